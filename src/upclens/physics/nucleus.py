@@ -1,0 +1,275 @@
+"""Deformed Woods-Saxon proton and neutron densities, normalised, recentred, in multipoles.
+
+Body frame, symmetry axis z', c = cos(theta'):
+    rho_i(r, c) = rho0_i / (1 + exp[(r - R_i(c)) / a_i]),
+    R_i(c) = R_i (1 + beta2 Y20(c) + beta3 Y30(c) + beta4 Y40(c)),   i in {p, n}.
+The same betas apply to protons and neutrons.  rho0_i is fixed numerically so that the proton
+density integrates to Z and the neutron density to N; both are shifted so that the matter centre of
+mass sits at the origin.  The neutron skin is the physical quantity
+    delta_rnp = sqrt(<r^2>_n) - sqrt(<r^2>_p)  (fm),
+realised either as a halo (a_n = a_p + da) or a skin (R_n = R_p + dR); the solver finds da or dR.
+The recentred matter density is expanded as rho_m(r, c) = sum_l rho_l(r) P_l(c) for the projections.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.optimize import brentq
+from scipy.special import eval_legendre, expit
+
+from upclens.errors import ParameterError, check_choice, check_range
+from upclens.physics.numerics import Numerics
+from upclens.physics.presets import preset
+
+SKIN_TYPES = ("halo", "skin")
+
+# Allowed ranges: physical deformations of known nuclei lie well inside; beta3 >= 0 because its
+# sign only flips the body (unobservable under random orientation).
+BETA2_RANGE = (-0.4, 0.6)
+BETA3_RANGE = (0.0, 0.5)
+BETA4_RANGE = (-0.3, 0.3)
+DELTA_RNP_RANGE = (-0.2, 0.5)
+RADIUS_RANGE = (1.0, 10.0)
+DIFFUSENESS_RANGE = (0.2, 1.2)
+
+
+def _y_l0(l: int, c: np.ndarray) -> np.ndarray:
+    """Spherical harmonic Y_l0(cos theta) (dimensionless)."""
+    return math.sqrt((2 * l + 1) / (4 * math.pi)) * eval_legendre(l, c)
+
+
+@dataclass(frozen=True)
+class Nucleus:
+    """One nucleus: charge Z, mass number A, Woods-Saxon R, a (fm), deformations, neutron skin.
+
+    ``R`` and ``a`` describe the protons (and the neutrons when ``delta_rnp = 0``).
+    ``delta_rnp`` is r_rms(n) - r_rms(p) in fm, made as ``skin_type`` 'halo' (diffuseness) or
+    'skin' (radius).
+    """
+
+    name: str = "Zr96"
+    Z: int = 40
+    A: int = 96
+    R: float = 5.02
+    a: float = 0.46
+    beta2: float = 0.0
+    beta3: float = 0.0
+    beta4: float = 0.0
+    delta_rnp: float = 0.0
+    skin_type: str = "halo"
+
+    def __post_init__(self) -> None:
+        check_range("A", self.A, 2, 300)
+        check_range("Z", self.Z, 1, self.A)
+        if int(self.A) != self.A or int(self.Z) != self.Z:
+            raise ParameterError("A, Z", (self.A, self.Z), "must be integers")
+        check_range("radius", self.R, *RADIUS_RANGE)
+        check_range("diffuseness", self.a, *DIFFUSENESS_RANGE)
+        check_range("beta2", self.beta2, *BETA2_RANGE)
+        check_range("beta3", self.beta3, *BETA3_RANGE)
+        check_range("beta4", self.beta4, *BETA4_RANGE)
+        check_range("delta_rnp", self.delta_rnp, *DELTA_RNP_RANGE)
+        check_choice("skin_type", self.skin_type, SKIN_TYPES)
+        c = np.linspace(-1.0, 1.0, 2001)
+        if np.min(self.shape_factor(c)) < 0.3:
+            raise ParameterError(
+                "beta2, beta3, beta4",
+                (self.beta2, self.beta3, self.beta4),
+                "the surface R(theta) = R (1 + sum beta_l Y_l0) must stay above 0.3 R",
+            )
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: float | str) -> Nucleus:
+        """Build a nucleus from a preset (Zr96, Ru96, Au197, Pb208, U238) with overrides."""
+        p = preset(name)
+        base = {"name": p.name, "Z": p.Z, "A": p.A, "R": p.R, "a": p.a,
+                "beta2": p.beta2, "beta3": p.beta3, "beta4": p.beta4}
+        known = {f.name for f in fields(cls)}
+        for key in overrides:
+            if key not in known:
+                raise ParameterError("nucleus field", key, "must be one of " + ", ".join(known))
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**base)  # type: ignore[arg-type]
+
+    @property
+    def N(self) -> int:
+        """Neutron number."""
+        return int(self.A) - int(self.Z)
+
+    def shape_factor(self, c: np.ndarray) -> np.ndarray:
+        """R(c)/R = 1 + beta2 Y20 + beta3 Y30 + beta4 Y40 at c = cos(theta')."""
+        return (1.0 + self.beta2 * _y_l0(2, c) + self.beta3 * _y_l0(3, c)
+                + self.beta4 * _y_l0(4, c))
+
+    def spherical(self) -> Nucleus:
+        """The same nucleus with all deformations set to zero."""
+        return replace(self, beta2=0.0, beta3=0.0, beta4=0.0)
+
+
+@dataclass(frozen=True)
+class DensityProfile:
+    """Numerically built densities of one nucleus (lengths fm, densities fm^-3).
+
+    ``multipoles[l, i]`` is rho_l(r_i) of the recentred matter density, rho_m = sum_l rho_l P_l(c).
+    """
+
+    nucleus: Nucleus
+    r: np.ndarray = field(repr=False)
+    multipoles: np.ndarray = field(repr=False)
+    R_p: float
+    a_p: float
+    R_n: float
+    a_n: float
+    rho0_p: float
+    rho0_n: float
+    com_shift: float
+    rms_p: float
+    rms_n: float
+    rms_m: float
+    r_surface_max: float
+
+    @property
+    def delta_rnp(self) -> float:
+        """r_rms(n) - r_rms(p) in fm, as realised numerically."""
+        return self.rms_n - self.rms_p
+
+    @property
+    def l_max(self) -> int:
+        """Highest multipole kept."""
+        return self.multipoles.shape[0] - 1
+
+    def spline(self) -> CubicSpline:
+        """Cubic spline of rho_l(r) along r (vectorised over l); zero beyond the grid."""
+        return CubicSpline(self.r, self.multipoles, axis=1, extrapolate=False)
+
+
+def _radial_grid(nucleus: Nucleus, R_n: float, a_n: float, numerics: Numerics) -> np.ndarray:
+    c = np.linspace(-1.0, 1.0, 401)
+    smax = float(np.max(nucleus.shape_factor(c)))
+    r_max = max(nucleus.R, R_n) * smax + numerics.density_tail * max(nucleus.a, a_n) + 1.0
+    n = int(math.ceil(r_max / numerics.radial_step)) + 1
+    return np.linspace(0.0, r_max, n)
+
+
+def _shape_on_grid(nucleus: Nucleus, R: float, a: float, r: np.ndarray, c: np.ndarray,
+                   shift: float) -> np.ndarray:
+    """Unnormalised WS profile (rho0 = 1) on the (r, c) grid, displaced by ``shift`` along z'.
+
+    Returns f(|r + shift z'|) with shape (len(r), len(c)).
+    """
+    return _pointwise(nucleus, R, a, r[:, None], c[None, :], shift)
+
+
+def _moments(f: np.ndarray, r: np.ndarray, c: np.ndarray, wc: np.ndarray) -> np.ndarray:
+    """Integrals of f over space weighted by 1, z, r^2: returns [int f, int z f, int r^2 f]."""
+    ang0 = f @ wc
+    ang1 = f @ (wc * c)
+    two_pi = 2.0 * math.pi
+    return np.array([
+        two_pi * np.trapezoid(r**2 * ang0, r),
+        two_pi * np.trapezoid(r**3 * ang1, r),
+        two_pi * np.trapezoid(r**4 * ang0, r),
+    ])
+
+
+def _radii(nucleus: Nucleus, R_n: float, a_n: float, r: np.ndarray, c: np.ndarray,
+           wc: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """rho0_p, rho0_n, matter COM shift and rms radii (p, n, m) about the matter centre."""
+    mp = _moments(_shape_on_grid(nucleus, nucleus.R, nucleus.a, r, c, 0.0), r, c, wc)
+    mn = _moments(_shape_on_grid(nucleus, R_n, a_n, r, c, 0.0), r, c, wc)
+    rho0_p = nucleus.Z / mp[0]
+    rho0_n = nucleus.N / mn[0] if nucleus.N > 0 else 0.0
+    zp = rho0_p * mp[1]
+    zn = rho0_n * mn[1]
+    shift = (zp + zn) / nucleus.A
+    r2p = rho0_p * mp[2] / nucleus.Z - 2 * shift * zp / nucleus.Z + shift**2
+    r2n = (rho0_n * mn[2] / nucleus.N - 2 * shift * zn / nucleus.N + shift**2) if nucleus.N else r2p
+    r2m = (nucleus.Z * r2p + nucleus.N * r2n) / nucleus.A
+    return rho0_p, rho0_n, shift, math.sqrt(r2p), math.sqrt(r2n), math.sqrt(r2m)
+
+
+def _solve_skin(nucleus: Nucleus, numerics: Numerics) -> tuple[float, float]:
+    """Neutron (R_n, a_n) giving r_rms(n) - r_rms(p) = nucleus.delta_rnp."""
+    if nucleus.delta_rnp == 0.0:
+        return nucleus.R, nucleus.a
+    c, wc = np.polynomial.legendre.leggauss(numerics.n_cos)
+
+    def neutron_params(delta: float) -> tuple[float, float]:
+        if nucleus.skin_type == "halo":
+            return nucleus.R, nucleus.a + delta
+        return nucleus.R + delta, nucleus.a
+
+    def mismatch(delta: float) -> float:
+        R_n, a_n = neutron_params(delta)
+        r = _radial_grid(nucleus, R_n, a_n, numerics)
+        _, _, _, rp, rn, _ = _radii(nucleus, R_n, a_n, r, c, wc)
+        return rn - rp - nucleus.delta_rnp
+
+    # Linear estimate (docs/physics.md): d r_rms = (3/5 R dR + 7/5 pi^2 a da) / r_rms.
+    r_rms = math.sqrt(0.6 * nucleus.R**2 + 1.4 * math.pi**2 * nucleus.a**2)
+    if nucleus.skin_type == "halo":
+        guess = nucleus.delta_rnp * r_rms / (1.4 * math.pi**2 * nucleus.a)
+        lo_limit = DIFFUSENESS_RANGE[0] - nucleus.a
+    else:
+        guess = nucleus.delta_rnp * r_rms / (0.6 * nucleus.R)
+        lo_limit = RADIUS_RANGE[0] - nucleus.R
+    lo, hi = sorted((0.0, 2.5 * guess))
+    lo = max(lo, lo_limit)
+    if mismatch(lo) * mismatch(hi) > 0:
+        raise ParameterError("delta_rnp", nucleus.delta_rnp,
+                             f"cannot be reached with a {nucleus.skin_type}-type skin")
+    delta = brentq(mismatch, lo, hi, xtol=1e-10, rtol=1e-12)
+    return neutron_params(delta)
+
+
+@lru_cache(maxsize=64)
+def density_profile(nucleus: Nucleus, numerics: Numerics | None = None) -> DensityProfile:
+    """Build the normalised, recentred densities of ``nucleus`` and their multipoles."""
+    numerics = numerics or Numerics()
+    R_n, a_n = _solve_skin(nucleus, numerics)
+    c, wc = np.polynomial.legendre.leggauss(numerics.n_cos)
+    r = _radial_grid(nucleus, R_n, a_n, numerics)
+    rho0_p, rho0_n, shift, rms_p, rms_n, rms_m = _radii(nucleus, R_n, a_n, r, c, wc)
+    rho = (rho0_p * _shape_on_grid(nucleus, nucleus.R, nucleus.a, r, c, shift)
+           + rho0_n * _shape_on_grid(nucleus, R_n, a_n, r, c, shift))
+    ells = np.arange(numerics.l_max + 1)
+    legendre = np.array([eval_legendre(l, c) for l in ells])  # (L+1, n_cos)
+    multipoles = (rho * wc) @ legendre.T * ((2 * ells + 1) / 2.0)  # (Nr, L+1)
+    smax = float(np.max(nucleus.shape_factor(np.linspace(-1, 1, 401))))
+    return DensityProfile(
+        nucleus=nucleus, r=r, multipoles=np.ascontiguousarray(multipoles.T),
+        R_p=nucleus.R, a_p=nucleus.a, R_n=R_n, a_n=a_n, rho0_p=rho0_p, rho0_n=rho0_n,
+        com_shift=shift, rms_p=rms_p, rms_n=rms_n, rms_m=rms_m,
+        r_surface_max=max(nucleus.R, R_n) * smax + abs(shift),
+    )
+
+
+def species_density(profile: DensityProfile, species: str, r: np.ndarray,
+                    c: np.ndarray) -> np.ndarray:
+    """Recentred density (fm^-3) of 'p', 'n' or 'm' (matter) at body-frame (r, cos theta')."""
+    check_choice("species", species, ("p", "n", "m"))
+    nuc = profile.nucleus
+    out = np.zeros(np.broadcast(r, c).shape)
+    rr, cc = np.broadcast_arrays(np.asarray(r, float), np.asarray(c, float))
+    flat_r, flat_c = rr.ravel(), cc.ravel()
+    if species in ("p", "m"):
+        out += profile.rho0_p * _pointwise(nuc, profile.R_p, profile.a_p, flat_r, flat_c,
+                                           profile.com_shift).reshape(out.shape)
+    if species in ("n", "m"):
+        out += profile.rho0_n * _pointwise(nuc, profile.R_n, profile.a_n, flat_r, flat_c,
+                                           profile.com_shift).reshape(out.shape)
+    return out
+
+
+def _pointwise(nucleus: Nucleus, R: float, a: float, r: np.ndarray, c: np.ndarray,
+               shift: float) -> np.ndarray:
+    """WS profile (rho0 = 1) of the body displaced by ``shift`` along z', at broadcast (r, c)."""
+    rr = np.sqrt(r**2 + 2.0 * shift * r * c + shift**2)
+    safe = np.where(rr > 0.0, rr, 1.0)
+    cc = np.clip(np.where(rr > 0.0, (r * c + shift) / safe, 1.0), -1.0, 1.0)
+    return expit(-(rr - R * nucleus.shape_factor(cc)) / a)

@@ -11,14 +11,20 @@ from pathlib import Path
 from upclens.errors import ParameterError
 
 
-def check_writable(path: str | os.PathLike[str], name: str = "out") -> Path:
-    """Return ``path`` as a Path if its folder exists (or can be made) and is writable."""
+def check_writable(path: str | os.PathLike[str], name: str = "out",
+                   make_parents: bool = False) -> Path:
+    """Return ``path`` as a Path if it can be written: its folder exists (or, with
+    ``make_parents``, can be made) and is writable, and it is not a folder itself."""
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError(name, str(path), f"its folder cannot be created ({exc.strerror})") from None
+    if make_parents:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ParameterError(name, str(path),
+                                 f"its folder cannot be created ({exc.strerror})") from None
+    if not folder.is_dir():
+        raise ParameterError(name, str(path), f"must be in an existing folder ({folder} is not)")
     if not os.access(folder, os.W_OK) or p.is_dir():
         raise ParameterError(name, str(path), "must be a writable file path")
     return p
@@ -31,8 +37,11 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
     The target is never left half-written: on any error the temporary file is removed.
     """
     target = check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix,
-                               dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix,
+                                   dir=target.parent)
+    except OSError as exc:
+        raise ParameterError("out", str(path), f"cannot be written ({exc.strerror})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -22,9 +22,10 @@ import numpy as np
 from scipy.ndimage import map_coordinates
 
 from upclens import __version__
-from upclens.errors import check_range
+from upclens.errors import ParameterError, check_choice, check_range
 from upclens.io import atomic_path
 from upclens.physics.amplitude import TargetAmplitude
+from upclens.physics.closed_form import closed_form_intensity
 from upclens.physics.constants import HBARC
 from upclens.physics.impact import ImpactParameterDistribution
 from upclens.physics.kinematics import TargetKinematics, lorentz_gamma, sigma_nn_inelastic_fm2
@@ -244,10 +245,46 @@ class DoubleSlit:
             total += np.tensordot(wb[sl], inten, axes=1)
         return total / n_pairs
 
+    # -- closed form ----------------------------------------------------------------------------
+    @property
+    def closed_form_applies(self) -> bool:
+        """True for the linear, uniform-flux, scalar model at y = 0 (section 1.7 closed form)."""
+        sw = self.switches
+        return (not sw.glauber and sw.flux == "uniform" and sw.polarization == "scalar"
+                and self.collision.rapidity == 0.0)
+
+    def closed_form_intensity(self) -> np.ndarray:
+        """Unnormalised exact average from the closed multipole form (see closed_form.py)."""
+        if not self.closed_form_applies:
+            raise ParameterError("method", "closed",
+                                 "needs --linear --no-flux, scalar polarisation and y = 0")
+        b, wb = self._b_nodes()
+        if self.collision.b_magnitude == "upc":
+            wb = wb * self.b_distribution.flux_at(b)  # uniform flux: the shape needs no 1/n
+        qz = self.kin1.qz if self.switches.coherence_phase else 0.0
+        axis = self.grid.centres
+        raw = closed_form_intensity(self.profile, axis, axis, b, wb / wb.sum(), qz,
+                                    random_direction=self.collision.b_direction == "random")
+        if self.collision.b_direction == "fixed" and self.collision.b_angle != 0.0:
+            raise ParameterError("b_angle", self.collision.b_angle,
+                                 "must be 0 for the closed form (b along px)")
+        return raw
+
     # -- public entry ---------------------------------------------------------------------------
-    def image(self, orientations: int | None = None, seed: int | None = None) -> Image:
-        """Normalised image: exact average when ``orientations`` is None, else that many pairs."""
-        if orientations is None:
+    def image(self, orientations: int | None = None, seed: int | None = None,
+              method: str = "auto") -> Image:
+        """Normalised image: exact average when ``orientations`` is None, else that many pairs.
+
+        ``method`` for the exact average: 'grid' (the general path), 'closed' (closed multipole
+        form, linear uniform-flux model only) or 'auto' (closed form whenever it applies).
+        """
+        check_choice("method", method, ("auto", "grid", "closed"))
+        use_closed = method == "closed" or (
+            method == "auto" and self.closed_form_applies
+            and (self.collision.b_direction == "random" or self.collision.b_angle == 0.0))
+        if orientations is None and use_closed:
+            raw = self.closed_form_intensity()
+        elif orientations is None:
             if self.collision.b_direction == "random":
                 ext = self.exact_intensity(extended=True)
                 raw = azimuthal_average(ext, self.amplitude(1, True).p_axis, self.grid,
@@ -303,6 +340,7 @@ def azimuthal_average(image: np.ndarray, axis: np.ndarray, grid: ImageGrid,
 def simulate_image(nucleus: Nucleus, collision: Collision | None = None,
                    switches: ModelSwitches | None = None, grid: ImageGrid | None = None,
                    orientations: int | None = None, seed: int | None = None,
-                   numerics: Numerics | None = None) -> Image:
+                   numerics: Numerics | None = None, method: str = "auto") -> Image:
     """One normalised coherent J/psi image (see :class:`DoubleSlit`)."""
-    return DoubleSlit(nucleus, collision, switches, grid, numerics).image(orientations, seed)
+    return DoubleSlit(nucleus, collision, switches, grid, numerics).image(orientations, seed,
+                                                                         method)

@@ -1,0 +1,109 @@
+"""Figures (matplotlib imported lazily; every function takes ``ax=None`` or writes a file)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from upclens.io import atomic_path
+
+if TYPE_CHECKING:
+    from upclens.compare import ShapeFit
+    from upclens.physics.image import Image
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def image_panel(image: Image, ax: Any = None, log: bool = False, title: str = "") -> Any:
+    """Draw ``image.intensity`` over (px, py) in GeV; linear or log colour scale."""
+    plt = _pyplot()
+    from matplotlib.colors import LogNorm
+
+    ax = ax or plt.gca()
+    extent = [image.px[0] - 0.5 * (image.px[1] - image.px[0]),
+              image.px[-1] + 0.5 * (image.px[1] - image.px[0]),
+              image.py[0] - 0.5 * (image.py[1] - image.py[0]),
+              image.py[-1] + 0.5 * (image.py[1] - image.py[0])]
+    data = image.intensity
+    norm = None
+    if log:
+        positive = data[data > 0]
+        vmin = max(positive.min(), data.max() * 1e-6) if positive.size else 1e-12
+        norm = LogNorm(vmin=vmin, vmax=data.max())
+        data = np.where(data > 0, data, vmin)
+    im = ax.imshow(data, origin="lower", extent=extent, cmap="inferno", norm=norm,
+                   interpolation="nearest")
+    ax.set_xlabel(r"$p_x$ (GeV)")
+    ax.set_ylabel(r"$p_y$ (GeV)")
+    if title:
+        ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def ratio_panel(numerator: Image, denominator: Image, ax: Any = None, title: str = "") -> Any:
+    """Draw numerator / denominator (both normalised images) with a diverging scale about 1."""
+    plt = _pyplot()
+    from matplotlib.colors import TwoSlopeNorm
+
+    ax = ax or plt.gca()
+    ratio = numerator.intensity / np.maximum(denominator.intensity, 1e-300)
+    # Near diffraction zeros the ratio diverges; the colour range covers 95 % of the pixels.
+    spread = min(float(np.percentile(np.abs(ratio - 1.0), 95)), 0.99)
+    norm = TwoSlopeNorm(vcenter=1.0, vmin=1.0 - spread, vmax=1.0 + spread)
+    half = 0.5 * (numerator.px[1] - numerator.px[0])
+    extent = [numerator.px[0] - half, numerator.px[-1] + half,
+              numerator.py[0] - half, numerator.py[-1] + half]
+    im = ax.imshow(ratio, origin="lower", extent=extent, cmap="RdBu_r", norm=norm)
+    ax.set_xlabel(r"$p_x$ (GeV)")
+    ax.set_ylabel(r"$p_y$ (GeV)")
+    if title:
+        ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def save_image_figure(image: Image, path: str, title: str = "") -> None:
+    """Write a PNG with the image on a linear and a logarithmic colour scale."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+    image_panel(image, axes[0], log=False, title=title or "linear scale")
+    image_panel(image, axes[1], log=True, title="log scale")
+    _save(fig, path)
+
+
+def tspectrum_panel(fit: ShapeFit, t: np.ndarray, curve: np.ndarray, ax: Any = None,
+                    label: str = "upclens") -> Any:
+    """Measured d sigma/d|t| with the scaled model curve and bin averages."""
+    plt = _pyplot()
+    ax = ax or plt.gca()
+    centres = 0.5 * (fit.t_low + fit.t_high)
+    ax.errorbar(centres, fit.data, yerr=fit.errors, xerr=0.5 * (fit.t_high - fit.t_low),
+                fmt="o", color="k", label="ALICE Pb-Pb 5.02 TeV (stat+uncorr)")
+    ax.plot(t, fit.scale * curve, color="C3",
+            label=f"{label} x {fit.scale:.2f}, chi2/ndf = {fit.chi2:.1f}/{fit.ndf}")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$|t|$ (GeV$^2$)")
+    ax.set_ylabel(r"d$\sigma$/d$|t|$ (mb GeV$^{-2}$)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def _save(fig: Any, path: str) -> None:
+    plt = _pyplot()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def save_figure(fig: Any, path: str) -> None:
+    """Write ``fig`` as PNG atomically and close it."""
+    _save(fig, path)

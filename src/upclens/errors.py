@@ -43,7 +43,8 @@ def check_range(
     """
     lo_s = "-inf" if lo is None else f"{lo:g}"
     hi_s = "inf" if hi is None else f"{hi:g}"
-    allowed = f"must be a finite number in {'(' if lo_open else '['}{lo_s}, {hi_s}{')' if hi_open else ']'}"
+    left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+    allowed = f"must be a finite number in {left}{lo_s}, {hi_s}{right}"
     try:
         v = float(value)
     except (TypeError, ValueError):

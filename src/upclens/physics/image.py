@@ -127,7 +127,7 @@ class DoubleSlit:
             return axis
         step = self.grid.step
         reach = math.sqrt(2.0) * self.grid.pmax + 3 * step
-        n_half = int(math.ceil(reach / step))
+        n_half = math.ceil(reach / step)
         return (np.arange(2 * n_half) + 0.5 - n_half) * step
 
     def amplitude(self, target: int, extended: bool = False) -> TargetAmplitude:

@@ -43,7 +43,10 @@ def nuclear_overlap(profile_a: DensityProfile, profile_b: DensityProfile,
 
 @dataclass(frozen=True)
 class ImpactParameterDistribution:
-    """Tabulated UPC |b| distribution: ``b`` (fm), ``pdf`` (fm^-1), ``cdf``; ``flux`` n(omega, b)."""
+    """Tabulated UPC |b| distribution.
+
+    ``b`` (fm), ``pdf`` (fm^-1), ``cdf`` and the centre flux ``flux`` = n(omega, b).
+    """
 
     b: np.ndarray
     pdf: np.ndarray

@@ -152,7 +152,7 @@ def _radial_grid(nucleus: Nucleus, R_n: float, a_n: float, numerics: Numerics) -
     c = np.linspace(-1.0, 1.0, 401)
     smax = float(np.max(nucleus.shape_factor(c)))
     r_max = max(nucleus.R, R_n) * smax + numerics.density_tail * max(nucleus.a, a_n) + 1.0
-    n = int(math.ceil(r_max / numerics.radial_step)) + 1
+    n = math.ceil(r_max / numerics.radial_step) + 1
     return np.linspace(0.0, r_max, n)
 
 

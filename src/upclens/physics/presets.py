@@ -1,7 +1,8 @@
 """Nuclear presets: charge, mass number, matter Woods-Saxon parameters and deformations.
 
 Values follow ../shared/physics-model.md section 2 (STARlight, IP-Glasma, TGlauberMC); each is
-overridable when a Nucleus is built.  R and a are the matter (and, without skin, proton) values in fm.
+overridable when a Nucleus is built.  R and a (fm) are the matter values, which are also the
+proton values when a neutron skin is added.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class LocalGrid:
     def for_profile(cls, profile: DensityProfile, numerics: Numerics) -> LocalGrid:
         """Grid reaching ``grid_tail`` diffusenesses beyond the largest surface radius."""
         half = profile.r_surface_max + numerics.grid_tail * max(profile.a_p, profile.a_n)
-        n = 2 * int(math.ceil(half / numerics.dx))
+        n = 2 * math.ceil(half / numerics.dx)
         x = (np.arange(n) - (n - 1) / 2.0) * numerics.dx
         return cls(x=x, dx=numerics.dx)
 
@@ -52,7 +52,7 @@ class ThicknessBasis:
         phi = np.arctan2(yy, xx)
         radii, inverse = np.unique(np.round(rho, 12), return_inverse=True)
         z_max = profile.r[-1]
-        nz = int(math.ceil(z_max / numerics.dz)) + 1
+        nz = math.ceil(z_max / numerics.dz) + 1
         z = np.linspace(0.0, z_max, nz)
         wz = np.full(nz, z[1] - z[0])
         wz[0] *= 0.5

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 
 import numpy as np
+from scipy.integrate import simpson
 from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 from scipy.special import eval_legendre, expit
@@ -38,9 +39,9 @@ RADIUS_RANGE = (1.0, 10.0)
 DIFFUSENESS_RANGE = (0.2, 1.2)
 
 
-def _y_l0(l: int, c: np.ndarray) -> np.ndarray:
-    """Spherical harmonic Y_l0(cos theta) (dimensionless)."""
-    return math.sqrt((2 * l + 1) / (4 * math.pi)) * eval_legendre(l, c)
+_Y20 = math.sqrt(5 / (16 * math.pi))  # Y20 = _Y20 (3c^2 - 1)
+_Y30 = math.sqrt(7 / (16 * math.pi))  # Y30 = _Y30 (5c^3 - 3c)
+_Y40 = 3 / (16 * math.sqrt(math.pi))  # Y40 = _Y40 (35c^4 - 30c^2 + 3)
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,13 @@ class Nucleus:
 
     def shape_factor(self, c: np.ndarray) -> np.ndarray:
         """R(c)/R = 1 + beta2 Y20 + beta3 Y30 + beta4 Y40 at c = cos(theta')."""
-        return (1.0 + self.beta2 * _y_l0(2, c) + self.beta3 * _y_l0(3, c)
-                + self.beta4 * _y_l0(4, c))
+        c2 = c * c
+        out = 1.0 + (self.beta2 * _Y20) * (3.0 * c2 - 1.0)
+        if self.beta3:
+            out = out + (self.beta3 * _Y30) * c * (5.0 * c2 - 3.0)
+        if self.beta4:
+            out = out + (self.beta4 * _Y40) * (c2 * (35.0 * c2 - 30.0) + 3.0)
+        return out
 
     def spherical(self) -> Nucleus:
         """The same nucleus with all deformations set to zero."""
@@ -152,7 +158,10 @@ def _radial_grid(nucleus: Nucleus, R_n: float, a_n: float, numerics: Numerics) -
     c = np.linspace(-1.0, 1.0, 401)
     smax = float(np.max(nucleus.shape_factor(c)))
     r_max = max(nucleus.R, R_n) * smax + numerics.density_tail * max(nucleus.a, a_n) + 1.0
-    n = math.ceil(r_max / numerics.radial_step) + 1
+    # Rounded up to whole multiples of 4 fm so that nuclei of one family share the grid (and
+    # the cached Bessel tables of the closed form).
+    r_max = 4.0 * math.ceil(r_max / 4.0)
+    n = round(r_max / numerics.radial_step) + 1
     return np.linspace(0.0, r_max, n)
 
 
@@ -169,19 +178,20 @@ def _moments(f: np.ndarray, r: np.ndarray, c: np.ndarray, wc: np.ndarray) -> np.
     """Integrals of f over space weighted by 1, z, r^2: returns [int f, int z f, int r^2 f]."""
     ang0 = f @ wc
     ang1 = f @ (wc * c)
-    two_pi = 2.0 * math.pi
-    return np.array([
-        two_pi * np.trapezoid(r**2 * ang0, r),
-        two_pi * np.trapezoid(r**3 * ang1, r),
-        two_pi * np.trapezoid(r**4 * ang0, r),
-    ])
+    integrands = np.stack([r**2 * ang0, r**3 * ang1, r**4 * ang0])
+    return 2.0 * math.pi * simpson(integrands, x=r, axis=-1)
 
 
-def _radii(nucleus: Nucleus, R_n: float, a_n: float, r: np.ndarray, c: np.ndarray,
-           wc: np.ndarray) -> tuple[float, float, float, float, float, float]:
-    """rho0_p, rho0_n, matter COM shift and rms radii (p, n, m) about the matter centre."""
-    mp = _moments(_shape_on_grid(nucleus, nucleus.R, nucleus.a, r, c, 0.0), r, c, wc)
-    mn = _moments(_shape_on_grid(nucleus, R_n, a_n, r, c, 0.0), r, c, wc)
+def _species_moments(nucleus: Nucleus, R: float, a: float, r: np.ndarray, c: np.ndarray,
+                     wc: np.ndarray) -> np.ndarray:
+    """[int f, int z f, int r^2 f] of the unshifted, unnormalised profile f (rho0 = 1)."""
+    return _moments(_shape_on_grid(nucleus, R, a, r, c, 0.0), r, c, wc)
+
+
+def _radii(nucleus: Nucleus, mp: np.ndarray,
+           mn: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """rho0_p, rho0_n, matter COM shift and rms radii (p, n, m) about the matter centre, from
+    the proton and neutron moments ``mp``, ``mn`` of :func:`_species_moments`."""
     rho0_p = nucleus.Z / mp[0]
     rho0_n = nucleus.N / mn[0] if nucleus.N > 0 else 0.0
     zp = rho0_p * mp[1]
@@ -193,24 +203,16 @@ def _radii(nucleus: Nucleus, R_n: float, a_n: float, r: np.ndarray, c: np.ndarra
     return rho0_p, rho0_n, shift, math.sqrt(r2p), math.sqrt(r2n), math.sqrt(r2m)
 
 
-def _solve_skin(nucleus: Nucleus, numerics: Numerics) -> tuple[float, float]:
-    """Neutron (R_n, a_n) giving r_rms(n) - r_rms(p) = nucleus.delta_rnp."""
-    if nucleus.delta_rnp == 0.0:
-        return nucleus.R, nucleus.a
-    c, wc = np.polynomial.legendre.leggauss(numerics.n_cos)
+def _neutron_params(nucleus: Nucleus, delta: float) -> tuple[float, float]:
+    """(R_n, a_n) for a skin parameter ``delta`` (da for 'halo', dR for 'skin')."""
+    if nucleus.skin_type == "halo":
+        return nucleus.R, nucleus.a + delta
+    return nucleus.R + delta, nucleus.a
 
-    def neutron_params(delta: float) -> tuple[float, float]:
-        if nucleus.skin_type == "halo":
-            return nucleus.R, nucleus.a + delta
-        return nucleus.R + delta, nucleus.a
 
-    def mismatch(delta: float) -> float:
-        R_n, a_n = neutron_params(delta)
-        r = _radial_grid(nucleus, R_n, a_n, numerics)
-        _, _, _, rp, rn, _ = _radii(nucleus, R_n, a_n, r, c, wc)
-        return rn - rp - nucleus.delta_rnp
-
-    # Linear estimate (docs/physics.md): d r_rms = (3/5 R dR + 7/5 pi^2 a da) / r_rms.
+def _skin_bracket(nucleus: Nucleus) -> tuple[float, float]:
+    """Interval of da (halo) or dR (skin) that contains the solution: 0 and 2.5 times the
+    linear estimate d r_rms = (3/5 R dR + 7/5 pi^2 a da) / r_rms (docs/physics.md)."""
     r_rms = math.sqrt(0.6 * nucleus.R**2 + 1.4 * math.pi**2 * nucleus.a**2)
     if nucleus.skin_type == "halo":
         guess = nucleus.delta_rnp * r_rms / (1.4 * math.pi**2 * nucleus.a)
@@ -219,27 +221,45 @@ def _solve_skin(nucleus: Nucleus, numerics: Numerics) -> tuple[float, float]:
         guess = nucleus.delta_rnp * r_rms / (0.6 * nucleus.R)
         lo_limit = RADIUS_RANGE[0] - nucleus.R
     lo, hi = sorted((0.0, 2.5 * guess))
-    lo = max(lo, lo_limit)
-    if mismatch(lo) * mismatch(hi) > 0:
+    return max(lo, lo_limit), hi
+
+
+def _solve_skin(nucleus: Nucleus, r: np.ndarray, c: np.ndarray, wc: np.ndarray,
+                mp: np.ndarray) -> tuple[float, float]:
+    """Neutron (R_n, a_n) giving r_rms(n) - r_rms(p) = nucleus.delta_rnp (proton moments
+    ``mp`` fixed; the matter centre moves with the neutrons and is followed exactly)."""
+    if nucleus.delta_rnp == 0.0:
+        return nucleus.R, nucleus.a
+
+    def mismatch(delta: float) -> float:
+        mn = _species_moments(nucleus, *_neutron_params(nucleus, delta), r, c, wc)
+        _, _, _, rp, rn, _ = _radii(nucleus, mp, mn)
+        return rn - rp - nucleus.delta_rnp
+
+    lo, hi = _skin_bracket(nucleus)
+    f_lo, f_hi = mismatch(lo), mismatch(hi)
+    if f_lo * f_hi > 0:
         raise ParameterError("delta_rnp", nucleus.delta_rnp,
                              f"cannot be reached with a {nucleus.skin_type}-type skin")
-    delta = brentq(mismatch, lo, hi, xtol=1e-10, rtol=1e-12)
-    return neutron_params(delta)
+    delta = brentq(mismatch, lo, hi, xtol=1e-9, rtol=1e-10)
+    return _neutron_params(nucleus, delta)
 
 
 @lru_cache(maxsize=64)
 def density_profile(nucleus: Nucleus, numerics: Numerics | None = None) -> DensityProfile:
     """Build the normalised, recentred densities of ``nucleus`` and their multipoles."""
     numerics = numerics or Numerics()
-    R_n, a_n = _solve_skin(nucleus, numerics)
     c, wc = np.polynomial.legendre.leggauss(numerics.n_cos)
-    r = _radial_grid(nucleus, R_n, a_n, numerics)
-    rho0_p, rho0_n, shift, rms_p, rms_n, rms_m = _radii(nucleus, R_n, a_n, r, c, wc)
+    # The grid is sized for the largest neutron extent the skin solver may try.
+    probe_R, probe_a = _neutron_params(nucleus, _skin_bracket(nucleus)[1])
+    r = _radial_grid(nucleus, max(nucleus.R, probe_R), max(nucleus.a, probe_a), numerics)
+    mp = _species_moments(nucleus, nucleus.R, nucleus.a, r, c, wc)
+    R_n, a_n = _solve_skin(nucleus, r, c, wc, mp)
+    mn = _species_moments(nucleus, R_n, a_n, r, c, wc)
+    rho0_p, rho0_n, shift, rms_p, rms_n, rms_m = _radii(nucleus, mp, mn)
     rho = (rho0_p * _shape_on_grid(nucleus, nucleus.R, nucleus.a, r, c, shift)
            + rho0_n * _shape_on_grid(nucleus, R_n, a_n, r, c, shift))
-    ells = np.arange(numerics.l_max + 1)
-    legendre = np.array([eval_legendre(l, c) for l in ells])  # (L+1, n_cos)
-    multipoles = (rho * wc) @ legendre.T * ((2 * ells + 1) / 2.0)  # (Nr, L+1)
+    multipoles = (rho * wc) @ _legendre_table(numerics.n_cos, numerics.l_max).T  # (Nr, L+1)
     smax = float(np.max(nucleus.shape_factor(np.linspace(-1, 1, 401))))
     return DensityProfile(
         nucleus=nucleus, r=r, multipoles=np.ascontiguousarray(multipoles.T),
@@ -247,6 +267,13 @@ def density_profile(nucleus: Nucleus, numerics: Numerics | None = None) -> Densi
         com_shift=shift, rms_p=rms_p, rms_n=rms_n, rms_m=rms_m,
         r_surface_max=max(nucleus.R, R_n) * smax + abs(shift),
     )
+
+
+@lru_cache(maxsize=8)
+def _legendre_table(n_cos: int, l_max: int) -> np.ndarray:
+    """(2l+1)/2 P_l(c_k) at the Gauss-Legendre nodes, shape (L+1, n_cos)."""
+    c, _ = np.polynomial.legendre.leggauss(n_cos)
+    return np.array([(2 * l + 1) / 2.0 * eval_legendre(l, c) for l in range(l_max + 1)])
 
 
 def species_density(profile: DensityProfile, species: str, r: np.ndarray,

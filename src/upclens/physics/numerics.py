@@ -23,8 +23,8 @@ class Numerics:
     of the |b| average. n_b_angle: angles of the b-direction average. batch: orientations per block.
     """
 
-    radial_step: float = 0.02
-    n_cos: int = 96
+    radial_step: float = 0.05
+    n_cos: int = 48
     l_max: int = 16
     density_tail: float = 12.0
     dx: float = 0.5

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy.special import sph_legendre_p
+from scipy.special import sph_legendre_p_all
 
 from upclens.physics.nucleus import DensityProfile
 from upclens.physics.numerics import Numerics
@@ -38,6 +39,49 @@ class LocalGrid:
         return cls(x=x, dx=numerics.dx)
 
 
+@dataclass(frozen=True)
+class _Geometry:
+    """Orientation- and nucleus-independent tables of one projection grid (cached)."""
+
+    terms: tuple[tuple[int, int, str], ...]
+    inverse: np.ndarray  # grid point -> index of its radius, (Nx*Nx,)
+    trig: np.ndarray  # cos(m phi) or sin(m phi) per term, (n_terms, Nx*Nx)
+    r3: np.ndarray  # sqrt(rho^2 + z^2) at (unique radius, z), (Nu, Nz)
+    ylm: np.ndarray  # y_lm(theta) per term, (n_terms, Nu, Nz)
+    z: np.ndarray  # longitudinal nodes z >= 0 (fm), (Nz,)
+    wz: np.ndarray  # trapezoid weights, (Nz,)
+
+
+@lru_cache(maxsize=8)
+def _geometry(nx: int, dx: float, z_max: float, dz: float, l_max: int,
+              odd_terms: bool) -> _Geometry:
+    x = (np.arange(nx) - (nx - 1) / 2.0) * dx
+    xx, yy = np.meshgrid(x, x)  # [iy, ix]
+    rho = np.hypot(xx, yy).ravel()
+    phi = np.arctan2(yy, xx).ravel()
+    radii, inverse = np.unique(np.round(rho, 12), return_inverse=True)
+    nz = math.ceil(z_max / dz) + 1
+    z = np.linspace(0.0, z_max, nz)
+    wz = np.full(nz, z[1] - z[0])
+    wz[0] *= 0.5
+    wz[-1] *= 0.5
+    r3 = np.sqrt(radii[:, None] ** 2 + z[None, :] ** 2)
+    theta = np.arccos(np.clip(z[None, :] / np.maximum(r3, 1e-300), -1.0, 1.0))
+    ylm_all = sph_legendre_p_all(l_max, l_max, theta)[0]  # (L+1, 2L+1, Nu, Nz)
+    terms, trig, ylm = [], [], []
+    for l in range(l_max + 1):
+        for m in range(l + 1):
+            if (l + m) % 2 and not odd_terms:
+                continue
+            kinds = ("c", "s") if m > 0 else ("c",)
+            for kind in kinds:
+                terms.append((l, m, kind))
+                trig.append(np.cos(m * phi) if kind == "c" else np.sin(m * phi))
+                ylm.append(ylm_all[l, m])
+    return _Geometry(terms=tuple(terms), inverse=np.ravel(inverse), trig=np.array(trig),
+                     r3=r3, ylm=np.array(ylm), z=z, wz=wz)
+
+
 class ThicknessBasis:
     """T(x; n) = coefficients(n) @ basis on a LocalGrid, for one nucleus and one q_z (fm^-1)."""
 
@@ -46,59 +90,33 @@ class ThicknessBasis:
         self.grid = grid
         self.qz = float(qz)
         self.l_max = profile.l_max
-        x = grid.x
-        xx, yy = np.meshgrid(x, x)  # [iy, ix]
-        rho = np.hypot(xx, yy)
-        phi = np.arctan2(yy, xx)
-        radii, inverse = np.unique(np.round(rho, 12), return_inverse=True)
-        z_max = profile.r[-1]
-        nz = math.ceil(z_max / numerics.dz) + 1
-        z = np.linspace(0.0, z_max, nz)
-        wz = np.full(nz, z[1] - z[0])
-        wz[0] *= 0.5
-        wz[-1] *= 0.5
-        r3 = np.sqrt(radii[:, None] ** 2 + z[None, :] ** 2)
-        theta = np.arccos(np.clip(z[None, :] / np.maximum(r3, 1e-300), -1.0, 1.0))
-        rho_l = np.nan_to_num(profile.spline()(r3), nan=0.0)  # (L+1, Nu, Nz)
-        even_phase = 2.0 * np.cos(self.qz * z) * wz
-        odd_phase = 2.0j * np.sin(self.qz * z) * wz
-        complex_basis = self.qz != 0.0
-
-        terms: list[tuple[int, int, str]] = []
-        columns: list[np.ndarray] = []
-        for l in range(self.l_max + 1):
-            for m in range(l + 1):
-                even = (l + m) % 2 == 0
-                if not even and not complex_basis:
-                    continue
-                ylm = sph_legendre_p(l, m, theta)[0]
-                t_lm = (rho_l[l] * ylm) @ (even_phase if even else odd_phase)  # (Nu,)
-                t_grid = t_lm[inverse].reshape(rho.shape)
-                terms.append((l, m, "c"))
-                columns.append((np.cos(m * phi) * t_grid).ravel())
-                if m > 0:
-                    terms.append((l, m, "s"))
-                    columns.append((np.sin(m * phi) * t_grid).ravel())
-        self.terms = terms
-        self.basis = np.array(columns)  # (n_terms, Nx*Nx)
-        self._l = np.array([t[0] for t in terms])
-        self._m = np.array([t[1] for t in terms])
-        self._is_sin = np.array([t[2] == "s" for t in terms])
-        self._prefactor = 4.0 * np.pi / (2 * self._l + 1) * np.where(self._m > 0, 2.0, 1.0)
+        geo = _geometry(grid.x.size, grid.dx, float(profile.r[-1]), numerics.dz, self.l_max,
+                        self.qz != 0.0)
+        self.terms = geo.terms
+        ells = np.array([t[0] for t in geo.terms])
+        ems = np.array([t[1] for t in geo.terms])
+        even = (ells + ems) % 2 == 0
+        rho_l = np.nan_to_num(profile.spline()(geo.r3), nan=0.0)  # (L+1, Nu, Nz)
+        # t_lm(rho) = 2 int_0^zmax dz rho_l y_lm {cos(q z) (l+m even), i sin(q z) (odd)}
+        phase = np.where(even[:, None], 2.0 * np.cos(self.qz * geo.z),
+                         2.0j * np.sin(self.qz * geo.z)) * geo.wz
+        if self.qz == 0.0:
+            phase = phase.real
+        t_lm = np.einsum("kuz,kuz,kz->ku", rho_l[ells], geo.ylm, phase, optimize=True)
+        self.basis = t_lm[:, geo.inverse] * geo.trig  # (n_terms, Nx*Nx)
+        self._l, self._m = ells, ems
+        self._is_sin = np.array([t[2] == "s" for t in geo.terms])
+        self._prefactor = 4.0 * np.pi / (2 * ells + 1) * np.where(ems > 0, 2.0, 1.0)
 
     def coefficients(self, nhat: np.ndarray) -> np.ndarray:
         """Expansion coefficients, shape (N, n_terms), for unit axes ``nhat`` (N, 3)."""
         nhat = np.atleast_2d(nhat)
         beta = np.arccos(np.clip(nhat[:, 2], -1.0, 1.0))
         alpha = np.arctan2(nhat[:, 1], nhat[:, 0])
-        coef = np.empty((len(nhat), len(self.terms)))
-        cache: dict[tuple[int, int], np.ndarray] = {}
-        for k, (l, m, kind) in enumerate(self.terms):
-            if (l, m) not in cache:
-                cache[(l, m)] = sph_legendre_p(l, m, beta)[0]
-            trig = np.sin(m * alpha) if kind == "s" else np.cos(m * alpha)
-            coef[:, k] = self._prefactor[k] * cache[(l, m)] * trig
-        return coef
+        ylm = sph_legendre_p_all(self.l_max, self.l_max, beta)[0]  # (L+1, 2L+1, N)
+        angle = self._m[None, :] * alpha[:, None]
+        trig = np.where(self._is_sin[None, :], np.sin(angle), np.cos(angle))
+        return self._prefactor * ylm[self._l, self._m].T * trig
 
     def thickness(self, nhat: np.ndarray) -> np.ndarray:
         """T(x; n) in fm^-2, shape (N, Nx, Nx) indexed [n, iy, ix] (complex with q_z)."""

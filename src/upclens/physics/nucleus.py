@@ -249,16 +249,19 @@ def _solve_skin(nucleus: Nucleus, r: np.ndarray, c: np.ndarray, wc: np.ndarray,
 def density_profile(nucleus: Nucleus, numerics: Numerics | None = None) -> DensityProfile:
     """Build the normalised, recentred densities of ``nucleus`` and their multipoles."""
     numerics = numerics or Numerics()
-    c, wc = np.polynomial.legendre.leggauss(numerics.n_cos)
+    c, wc = _gauss_legendre(numerics.n_cos)
     # The grid is sized for the largest neutron extent the skin solver may try.
     probe_R, probe_a = _neutron_params(nucleus, _skin_bracket(nucleus)[1])
     r = _radial_grid(nucleus, max(nucleus.R, probe_R), max(nucleus.a, probe_a), numerics)
     mp = _species_moments(nucleus, nucleus.R, nucleus.a, r, c, wc)
     R_n, a_n = _solve_skin(nucleus, r, c, wc, mp)
-    mn = _species_moments(nucleus, R_n, a_n, r, c, wc)
+    same_shape = (R_n, a_n) == (nucleus.R, nucleus.a)
+    mn = mp if same_shape else _species_moments(nucleus, R_n, a_n, r, c, wc)
     rho0_p, rho0_n, shift, rms_p, rms_n, rms_m = _radii(nucleus, mp, mn)
-    rho = (rho0_p * _shape_on_grid(nucleus, nucleus.R, nucleus.a, r, c, shift)
-           + rho0_n * _shape_on_grid(nucleus, R_n, a_n, r, c, shift))
+    proton_shape = _shape_on_grid(nucleus, nucleus.R, nucleus.a, r, c, shift)
+    neutron_shape = (proton_shape if same_shape
+                     else _shape_on_grid(nucleus, R_n, a_n, r, c, shift))
+    rho = rho0_p * proton_shape + rho0_n * neutron_shape
     multipoles = (rho * wc) @ _legendre_table(numerics.n_cos, numerics.l_max).T  # (Nr, L+1)
     smax = float(np.max(nucleus.shape_factor(np.linspace(-1, 1, 401))))
     return DensityProfile(
@@ -270,9 +273,15 @@ def density_profile(nucleus: Nucleus, numerics: Numerics | None = None) -> Densi
 
 
 @lru_cache(maxsize=8)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (cached: they cost an eigenproblem)."""
+    return np.polynomial.legendre.leggauss(n)
+
+
+@lru_cache(maxsize=8)
 def _legendre_table(n_cos: int, l_max: int) -> np.ndarray:
     """(2l+1)/2 P_l(c_k) at the Gauss-Legendre nodes, shape (L+1, n_cos)."""
-    c, _ = np.polynomial.legendre.leggauss(n_cos)
+    c, _ = _gauss_legendre(n_cos)
     return np.array([(2 * l + 1) / 2.0 * eval_legendre(l, c) for l in range(l_max + 1)])
 
 

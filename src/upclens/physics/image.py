@@ -293,6 +293,8 @@ class DoubleSlit:
                 raw = self.exact_intensity()
         else:
             check_range("orientations", orientations, 1, 10**7)
+            if seed is not None:
+                check_range("seed", seed, 0, 2**63 - 1)
             raw = self.sampled_intensity(int(orientations), np.random.default_rng(seed))
         intensity = raw / (raw.sum() * self.grid.step**2)
         axis = self.grid.centres

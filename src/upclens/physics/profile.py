@@ -34,6 +34,8 @@ class LocalGrid:
     def for_profile(cls, profile: DensityProfile, numerics: Numerics) -> LocalGrid:
         """Grid reaching ``grid_tail`` diffusenesses beyond the largest surface radius."""
         half = profile.r_surface_max + numerics.grid_tail * max(profile.a_p, profile.a_n)
+        # Whole multiples of 2 fm: nuclei of one family share the grid and its cached tables.
+        half = 2.0 * math.ceil(half / 2.0)
         n = 2 * math.ceil(half / numerics.dx)
         x = (np.arange(n) - (n - 1) / 2.0) * numerics.dx
         return cls(x=x, dx=numerics.dx)

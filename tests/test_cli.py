@@ -26,9 +26,11 @@ def test_simulate_writes_the_documented_npz(tmp_path):
         px, py, inten = data["px"], data["py"], data["intensity"]
         config = json.loads(str(data["config"]))
     assert inten.shape == (64, 64)
-    assert np.allclose(px, -px[::-1]) and np.allclose(py, -py[::-1])
+    assert np.allclose(px, -px[::-1])
+    assert np.allclose(py, -py[::-1])
     assert abs(px).max() < 0.2
-    assert config["nucleus"]["beta2"] == 0.1 and config["orientations"] == "exact"
+    assert config["nucleus"]["beta2"] == 0.1
+    assert config["orientations"] == "exact"
     assert np.sum(inten) * (px[1] - px[0]) ** 2 == pytest.approx(1.0)
 
 
@@ -68,14 +70,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, name):
     res = _run("simulate", *args, "--out", str(tmp_path / "x.npz"))
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and name in lines[0] and "Traceback" not in res.stderr
+    assert len(lines) == 1
+    assert name in lines[0]
+    assert "Traceback" not in res.stderr
     assert not (tmp_path / "x.npz").exists()
 
 
 def test_unwritable_output_is_refused(tmp_path):
     res = _run("simulate", "--out", str(tmp_path / "missing" / "x.npz"))
     assert res.returncode == 2
-    assert len(res.stderr.strip().splitlines()) == 1 and "out" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "out" in res.stderr
 
 
 def test_help_documents_units():

@@ -22,16 +22,20 @@ def _pyplot() -> Any:
     return plt
 
 
+def _extent(image: Image) -> list[float]:
+    """imshow extent (GeV) covering the outer bin edges of ``image``."""
+    hx = 0.5 * (image.px[1] - image.px[0])
+    hy = 0.5 * (image.py[1] - image.py[0])
+    return [image.px[0] - hx, image.px[-1] + hx, image.py[0] - hy, image.py[-1] + hy]
+
+
 def image_panel(image: Image, ax: Any = None, log: bool = False, title: str = "") -> Any:
     """Draw ``image.intensity`` over (px, py) in GeV; linear or log colour scale."""
     plt = _pyplot()
     from matplotlib.colors import LogNorm
 
     ax = ax or plt.gca()
-    extent = [image.px[0] - 0.5 * (image.px[1] - image.px[0]),
-              image.px[-1] + 0.5 * (image.px[1] - image.px[0]),
-              image.py[0] - 0.5 * (image.py[1] - image.py[0]),
-              image.py[-1] + 0.5 * (image.py[1] - image.py[0])]
+    extent = _extent(image)
     data = image.intensity
     norm = None
     if log:
@@ -59,9 +63,7 @@ def ratio_panel(numerator: Image, denominator: Image, ax: Any = None, title: str
     # Near diffraction zeros the ratio diverges; the colour range covers 95 % of the pixels.
     spread = min(float(np.percentile(np.abs(ratio - 1.0), 95)), 0.99)
     norm = TwoSlopeNorm(vcenter=1.0, vmin=1.0 - spread, vmax=1.0 + spread)
-    half = 0.5 * (numerator.px[1] - numerator.px[0])
-    extent = [numerator.px[0] - half, numerator.px[-1] + half,
-              numerator.py[0] - half, numerator.py[-1] + half]
+    extent = _extent(numerator)
     im = ax.imshow(ratio, origin="lower", extent=extent, cmap="RdBu_r", norm=norm)
     ax.set_xlabel(r"$p_x$ (GeV)")
     ax.set_ylabel(r"$p_y$ (GeV)")

@@ -1,0 +1,38 @@
+"""The information limit: Fisher matrix and Cramer-Rao bound of (beta2, beta3, Delta r_np)
+from exact J/psi images, with background, smearing and nuisance parameters."""
+
+from upclens.information.crb import crb_at_points, crb_versus_n, fisher_matrix
+from upclens.information.fisher import (
+    FisherResult,
+    Parameter,
+    crb_sigma,
+    fisher_from_model,
+    information_per_event,
+    sigma_versus_n,
+)
+from upclens.information.model import (
+    NUISANCE_PRIORS,
+    SHAPE_PARAMETERS,
+    ExactImageModel,
+    InformationSettings,
+    realism_ladder,
+)
+from upclens.information.plot import plot_crb_versus_n
+
+__all__ = [
+    "NUISANCE_PRIORS",
+    "SHAPE_PARAMETERS",
+    "ExactImageModel",
+    "FisherResult",
+    "InformationSettings",
+    "Parameter",
+    "crb_at_points",
+    "crb_sigma",
+    "crb_versus_n",
+    "fisher_from_model",
+    "fisher_matrix",
+    "information_per_event",
+    "plot_crb_versus_n",
+    "realism_ladder",
+    "sigma_versus_n",
+]

@@ -1,0 +1,232 @@
+"""Exact expected J/psi images as a function of the parameters, for the Fisher matrix.
+
+The image of N J/psi, each from its own orientation pair, is drawn from the exact
+orientation-averaged distribution (the parent): ``DoubleSlit(...).image()`` without sampling.
+Background and smearing are folded in as in :mod:`upclens.physics.events`.  Images are cached
+by parameter point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from upclens.errors import ParameterError, check_choice, check_range
+from upclens.information.fisher import LIKELIHOODS, Parameter
+from upclens.physics.events import incoherent_image, smearing_matrix
+from upclens.physics.image import DoubleSlit, azimuthal_average
+from upclens.physics.nucleus import (
+    BETA2_RANGE,
+    BETA3_RANGE,
+    DELTA_RNP_RANGE,
+    DIFFUSENESS_RANGE,
+    RADIUS_RANGE,
+    Nucleus,
+)
+from upclens.physics.numerics import Numerics
+from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
+
+SHAPE_PARAMETERS = ("beta2", "beta3", "delta_rnp")
+NUISANCE_PRIORS = {"R": 0.02, "a": 0.01, "sigma_vn_scale": 0.2}
+"""Default Gaussian prior widths of the nuisances: the protons' Woods-Saxon R and a (fm) and
+the factor on sigma_J/psi-N (20 %)."""
+POINT_KEYS = ("beta2", "beta3", "delta_rnp", "R", "a", "sigma_vn_scale", "b", "skin")
+NUISANCE_ALIASES = {"sigma": "sigma_vn_scale", "sigma_vn": "sigma_vn_scale"}
+
+PARAMETERS = {
+    "beta2": Parameter("beta2", 0.01, *BETA2_RANGE),
+    "beta3": Parameter("beta3", 0.01, *BETA3_RANGE, even=True),
+    "delta_rnp": Parameter("delta_rnp", 0.01, *DELTA_RNP_RANGE),
+    "R": Parameter("R", 0.02, *RADIUS_RANGE),
+    "a": Parameter("a", 0.01, *DIFFUSENESS_RANGE),
+    "sigma_vn_scale": Parameter("sigma_vn_scale", 0.04, 0.0, 5.0),
+}
+"""Differentiable parameters with their default finite-difference steps (h; h/2 is used)."""
+
+
+@dataclass(frozen=True)
+class InformationSettings:
+    """Everything but the parameter point: nucleus preset, collision, model, binning, realism.
+
+    incoherent_fraction: incoherent share of the events in the window.  smearing: Gaussian pT
+    resolution (GeV) on px and py.  likelihood: 'multinomial' (N in the window given, the
+    default) or 'poisson' (normalisation known: the coherent yield's parameter dependence adds
+    information).
+    """
+
+    nucleus: str = "Zr96"
+    skin_type: str = "halo"
+    collision: Collision = field(default_factory=Collision)
+    switches: ModelSwitches = field(default_factory=ModelSwitches)
+    grid: ImageGrid = field(default_factory=ImageGrid)
+    numerics: Numerics = field(default_factory=Numerics)
+    incoherent_fraction: float = 0.0
+    smearing: float = 0.0
+    likelihood: str = "multinomial"
+
+    def __post_init__(self) -> None:
+        check_choice("skin_type", self.skin_type, ("halo", "skin"))
+        check_range("incoherent_fraction", self.incoherent_fraction, 0.0, 1.0, hi_open=True)
+        check_range("smearing", self.smearing, 0.0, 1.0)
+        check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        Nucleus.from_preset(self.nucleus)  # rejects an unknown preset early
+
+    @classmethod
+    def build(cls, nucleus: str = "Zr96", *, b: float = 15.0, b_direction: str = "fixed",
+              b_magnitude: str = "fixed", sqrt_snn: float = 200.0, pixels: int = 64,
+              pmax: float = 0.2, incoherent_fraction: float = 0.0, smearing: float = 0.0,
+              likelihood: str = "multinomial", skin_type: str = "halo",
+              switches: ModelSwitches | None = None,
+              numerics: Numerics | None = None) -> InformationSettings:
+        """Settings from plain keywords (the flags of ``upclens fisher``)."""
+        return cls(nucleus=nucleus, skin_type=skin_type,
+                   collision=Collision(sqrt_snn=sqrt_snn, b=b, b_direction=b_direction,
+                                       b_magnitude=b_magnitude),
+                   switches=switches or ModelSwitches(), grid=ImageGrid(pixels, pmax),
+                   numerics=numerics or Numerics(), incoherent_fraction=incoherent_fraction,
+                   smearing=smearing, likelihood=likelihood)
+
+
+def realism_ladder(base: InformationSettings | None = None) -> dict[str, tuple[
+        InformationSettings, tuple[str, ...]]]:
+    """The realism ladder: name -> (settings, nuisances marginalised), from the ideal image
+    (b fixed along x) to the full set of effects.  Each step adds one effect to the previous."""
+    s0 = base or InformationSettings()
+    rnd = replace(s0, collision=replace(s0.collision, b_direction="random"))
+    upc = replace(rnd, collision=replace(rnd.collision, b_magnitude="upc"))
+    bg10 = replace(upc, incoherent_fraction=0.1)
+    bg30 = replace(upc, incoherent_fraction=0.3)
+    smear = replace(bg10, smearing=0.01)
+    nuis = ("R", "a", "sigma_vn_scale")
+    return {"fixed_b": (s0, ()), "random_b_direction": (rnd, ()), "upc_b": (upc, ()),
+            "background_10": (bg10, ()), "background_30": (bg30, ()),
+            "smearing_10MeV": (smear, ()), "nuisances": (smear, nuis)}
+
+
+def normalise_nuisances(nuisances: object) -> dict[str, float]:
+    """Nuisances as name -> prior width from None, a sequence of names (default widths), a
+    comma-separated string ('R,a,sigma' or 'R:0.05,a') or a mapping name -> width."""
+    if nuisances is None or nuisances == "":
+        return {}
+    if isinstance(nuisances, str):
+        items: list[tuple[str, float | None]] = []
+        for part in nuisances.split(","):
+            name, _, width = part.strip().partition(":")
+            items.append((name, float(width) if width else None))
+    elif isinstance(nuisances, Mapping):
+        items = list(nuisances.items())
+    else:
+        items = [(str(n), None) for n in nuisances]  # type: ignore[attr-defined]
+    out: dict[str, float] = {}
+    for name, width in items:
+        key = NUISANCE_ALIASES.get(name, name)
+        if key not in NUISANCE_PRIORS:
+            raise ParameterError("nuisances", name, "must be among R, a, sigma_vn_scale "
+                                 "(alias sigma), optionally name:width")
+        w = NUISANCE_PRIORS[key] if width is None else float(width)
+        if not w >= 0:
+            raise ParameterError(f"prior width of {key}", width, "must be >= 0")
+        out[key] = w
+    return out
+
+
+class ExactImageModel:
+    """Expected pixel yields per J/psi at a parameter point (cached).
+
+    Parameters of a point: beta2, beta3, delta_rnp and optionally R, a (proton Woods-Saxon, fm),
+    sigma_vn_scale, b (fm, fixed |b|) and skin (0 halo, 1 skin type).  Missing ones take the
+    preset / settings values.  Yields sum to 1 over the window at ``reference`` (before
+    smearing losses); with the 'poisson' likelihood the coherent part scales with the coherent
+    yield relative to the reference.
+    """
+
+    def __init__(self, settings: InformationSettings | None = None,
+                 cache_size: int = 512) -> None:
+        self.settings = settings or InformationSettings()
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict[tuple, tuple[np.ndarray, float]] = OrderedDict()
+        self._smear: np.ndarray | None = None
+        self.reference_yield: float | None = None
+
+    # -- the physics ---------------------------------------------------------------------
+    def _objects(self, point: Mapping[str, float]) -> tuple[Nucleus, Collision, ModelSwitches]:
+        s = self.settings
+        skin = point.get("skin")
+        skin_type = s.skin_type if skin is None else ("skin" if float(skin) >= 0.5 else "halo")
+        nucleus = Nucleus.from_preset(
+            s.nucleus, beta2=point.get("beta2"), beta3=point.get("beta3"),
+            delta_rnp=point.get("delta_rnp", 0.0), R=point.get("R"), a=point.get("a"),
+            skin_type=skin_type)
+        collision = s.collision
+        if "b" in point and collision.b_magnitude == "fixed":
+            collision = replace(collision, b=float(point["b"]))
+        switches = s.switches
+        if "sigma_vn_scale" in point:
+            switches = replace(switches, sigma_vn_scale=float(point["sigma_vn_scale"]))
+        return nucleus, collision, switches
+
+    def coherent(self, point: Mapping[str, float]) -> tuple[np.ndarray, float]:
+        """Normalised coherent pixel probabilities (pixels, pixels) and the coherent yield in
+        the window (arbitrary but fixed units: comparable between points of one settings)."""
+        key = self._key(point)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        nucleus, collision, switches = self._objects(point)
+        s = self.settings
+        sim = DoubleSlit(nucleus, collision, switches, s.grid, s.numerics)
+        if sim.closed_form_applies and (collision.b_direction == "random"
+                                        or collision.b_angle == 0.0):
+            raw = sim.closed_form_intensity()
+        elif collision.b_direction == "random":
+            raw = azimuthal_average(sim.exact_intensity(extended=True),
+                                    sim.amplitude(1, True).p_axis, s.grid,
+                                    s.numerics.n_b_angle)
+        else:
+            raw = sim.exact_intensity()
+        total = float(raw.sum())
+        value = (raw / total, total)
+        self._cache[key] = value
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return value
+
+    def background(self, point: Mapping[str, float]) -> np.ndarray:
+        """Incoherent pixel probabilities (sum 1) of the nucleus at ``point``."""
+        from upclens.physics.nucleus import density_profile
+
+        nucleus, _, _ = self._objects(point)
+        return incoherent_image(self.settings.grid, density_profile(nucleus,
+                                                                    self.settings.numerics))
+
+    def __call__(self, point: Mapping[str, float]) -> np.ndarray:
+        """Expected yields per event (pixels, pixels) after background and smearing."""
+        s = self.settings
+        coh, total = self.coherent(point)
+        if s.likelihood == "poisson":
+            if self.reference_yield is None:
+                raise ParameterError("reference", None,
+                                     "set_reference(point) must be called for 'poisson'")
+            coh = coh * (total / self.reference_yield)
+        m = coh
+        if s.incoherent_fraction > 0.0:
+            f = s.incoherent_fraction
+            m = (1.0 - f) * coh + f * self.background(point)
+        if s.smearing > 0.0:
+            if self._smear is None:
+                self._smear = smearing_matrix(s.grid, s.smearing)
+            m = self._smear @ m @ self._smear.T
+        return m
+
+    def set_reference(self, point: Mapping[str, float]) -> None:
+        """Yield normalisation of the 'poisson' likelihood: coherent yield 1 at ``point``."""
+        self.reference_yield = self.coherent(point)[1]
+
+    @staticmethod
+    def _key(point: Mapping[str, float]) -> tuple:
+        return tuple(sorted((k, round(float(v), 12)) for k, v in point.items()
+                            if k in POINT_KEYS and v is not None and not math.isnan(float(v))))

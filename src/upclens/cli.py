@@ -17,6 +17,8 @@ from upclens.errors import UpclensError
 COMMAND_MODULES = (
     "upclens.physics.commands",
     "upclens.pipeline",
+    "upclens.information.commands",
+    "upclens.learn.commands",
 )
 
 

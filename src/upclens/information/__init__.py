@@ -8,6 +8,7 @@ from upclens.information.fisher import (
     crb_sigma,
     fisher_from_model,
     information_per_event,
+    sigma_fixed,
     sigma_versus_n,
 )
 from upclens.information.model import (
@@ -34,5 +35,6 @@ __all__ = [
     "information_per_event",
     "plot_crb_versus_n",
     "realism_ladder",
+    "sigma_fixed",
     "sigma_versus_n",
 ]

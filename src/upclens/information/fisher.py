@@ -245,3 +245,13 @@ def sigma_versus_n(result: FisherResult, n_values: Sequence[float]) -> dict[str,
         for name in out:
             out[name].append(sig.get(name, math.inf))
     return {k: np.asarray(v) for k, v in out.items()}
+
+
+def sigma_fixed(result: FisherResult, fixed: Sequence[str],
+                n_events: float | None = None) -> dict[str, float]:
+    """sigma_CRB with the parameters ``fixed`` known exactly (their rows removed), from the
+    stored per-event matrix; the other priors are kept.  n_events: default the result's."""
+    keep = [i for i, n in enumerate(result.names) if n not in set(fixed)]
+    names = [result.names[i] for i in keep]
+    sub = result.per_event[np.ix_(keep, keep)]
+    return _sigmas(sub, names, result.n_events if n_events is None else n_events, result.priors)

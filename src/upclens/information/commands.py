@@ -1,0 +1,162 @@
+"""CLI command ``upclens fisher``: the Cramer-Rao bound at one parameter point."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from upclens.errors import ParameterError
+
+
+def _number(text: str) -> float:
+    """argparse type: any float, NaN and inf included (rejected later with context)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``fisher``."""
+    p = sub.add_parser(
+        "fisher", help="Cramer-Rao bound of (beta2, beta3, Delta r_np) from exact images",
+        description="Fisher matrix of the (px, py) image of N J/psi drawn from the exact "
+                    "orientation-averaged distribution, and the Cramer-Rao bound "
+                    "sqrt(diag(I^-1)) with nuisance parameters marginalised.")
+    g = p.add_argument_group("parameter point")
+    g.add_argument("--nucleus", default="Zr96", help="preset (default Zr96)")
+    g.add_argument("--beta2", type=_number, help="quadrupole deformation (default: preset)")
+    g.add_argument("--beta3", type=_number, help="octupole deformation (default: preset)")
+    g.add_argument("--delta-rnp", type=_number, default=0.0,
+                   help="neutron skin r_rms(n) - r_rms(p) in fm (default 0)")
+    g.add_argument("--skin-type", default="halo", choices=("halo", "skin"),
+                   help="how the skin is made (default halo)")
+    g.add_argument("--radius", type=_number, help="proton Woods-Saxon R in fm (default: preset)")
+    g.add_argument("--diffuseness", type=_number,
+                   help="proton Woods-Saxon a in fm (default: preset)")
+    g.add_argument("--sigma-vn-scale", type=_number, default=1.0,
+                   help="factor on sigma(J/psi N) (default 1)")
+    r = p.add_argument_group("measurement")
+    r.add_argument("--n-events", type=_number, default=1e4,
+                   help="number of J/psi in the image window (default 1e4)")
+    r.add_argument("--background", type=_number, default=0.0,
+                   help="incoherent share of the events in the window (default 0)")
+    r.add_argument("--smearing", type=_number, default=0.0,
+                   help="Gaussian pT resolution on px and py in GeV (default 0)")
+    r.add_argument("--b", type=_number, default=15.0, help="|b| in fm (default 15)")
+    r.add_argument("--b-direction", default="fixed", choices=("fixed", "random"),
+                   help="b along px, or averaged over its direction (default fixed)")
+    r.add_argument("--b-magnitude", default="fixed", choices=("fixed", "upc"),
+                   help="|b| fixed at --b, or from the UPC distribution (default fixed)")
+    r.add_argument("--sqrt-snn", type=_number, default=200.0, help="GeV (default 200)")
+    r.add_argument("--pixels", type=_integer, default=64, help="bins per axis (default 64)")
+    r.add_argument("--pmax", type=_number, default=0.2, help="window half-width, GeV (0.2)")
+    r.add_argument("--nuisances", default="",
+                   help="marginalised nuisances with Gaussian priors: any of R (0.02 fm), "
+                        "a (0.01 fm), sigma (20 %%); 'name:width' sets the width")
+    r.add_argument("--likelihood", default="multinomial", choices=("multinomial", "poisson"),
+                   help="multinomial: N given, shape only (default); poisson: normalisation "
+                        "known, the yield adds information")
+    r.add_argument("--step", type=_number, default=1.0,
+                   help="factor on the default finite-difference steps (default 1)")
+    o = p.add_argument_group("output")
+    o.add_argument("--n-values", default="1e3,1e4,1e5,1e6",
+                   help="N values of the sigma-versus-N table and plot (comma-separated)")
+    o.add_argument("--plot", help="write sigma_CRB against N_J/psi (PNG) to this path")
+    o.add_argument("--json", help="write the Fisher matrix and bounds (JSON) to this path")
+    p.set_defaults(handler=_fisher)
+
+
+def _n_values(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ParameterError("n_values", text, "must be comma-separated numbers") from None
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise ParameterError("n_values", text, "must be positive finite numbers")
+    return values
+
+
+def _fisher(args: argparse.Namespace) -> int:
+    from upclens.information.crb import fisher_matrix
+    from upclens.information.fisher import sigma_fixed, sigma_versus_n
+    from upclens.information.model import InformationSettings
+    from upclens.io import atomic_path, check_writable
+    from upclens.physics.settings import ModelSwitches
+
+    for path, name in ((args.plot, "plot"), (args.json, "json")):
+        if path:
+            check_writable(path, name)
+    n_values = _n_values(args.n_values)
+    settings = InformationSettings.build(
+        args.nucleus, b=args.b, b_direction=args.b_direction, b_magnitude=args.b_magnitude,
+        sqrt_snn=args.sqrt_snn, pixels=args.pixels, pmax=args.pmax,
+        incoherent_fraction=args.background, smearing=args.smearing,
+        likelihood=args.likelihood, skin_type=args.skin_type,
+        switches=ModelSwitches(sigma_vn_scale=args.sigma_vn_scale))
+    point = {"beta2": args.beta2, "beta3": args.beta3, "delta_rnp": args.delta_rnp,
+             "R": args.radius, "a": args.diffuseness}
+    res = fisher_matrix({k: v for k, v in point.items() if v is not None}, settings,
+                        args.n_events, args.nuisances, step=args.step)
+    known = sigma_fixed(res, list(res.priors))
+    out = sys.stdout
+    out.write(f"{settings.nucleus}, sqrt(sNN) = {args.sqrt_snn:g} GeV, b = {args.b:g} fm "
+              f"({args.b_magnitude} |b|, {args.b_direction} direction), "
+              f"{args.pixels}x{args.pixels} pixels, |p| < {args.pmax:g} GeV, background "
+              f"{args.background:g}, smearing {args.smearing:g} GeV, {res.likelihood}, "
+              f"N = {res.n_events:g}\n")
+    out.write(f"{'parameter':<16}{'value':>10}{'sigma_CRB':>12}{'nuis. known':>13}"
+              f"{'prior':>9}{'step change':>13}\n")
+    for name in res.names:
+        base = name.removesuffix("_squared")
+        value = res.point[base] ** 2 if name != base else res.point[name]
+        prior = res.priors.get(name)
+        out.write(f"{name:<16}{value:>10.4g}{_fmt(res.sigma_crb[name]):>12}"
+                  f"{_fmt(known.get(name, math.nan)):>13}"
+                  f"{('' if prior is None else f'{prior:g}'):>9}"
+                  f"{_fmt(res.step_change[name], '.1e'):>13}\n")
+    for note in res.notes:
+        out.write(f"note: {note}\n")
+    curves = {"n_events": n_values, "sigma_crb": sigma_versus_n(res, n_values)}
+    out.write("sigma_CRB versus N_J/psi:\n" + f"{'N':>10}" +
+              "".join(f"{n:>16}" for n in res.names) + "\n")
+    for i, n in enumerate(n_values):
+        out.write(f"{n:>10.3g}" + "".join(f"{_fmt(curves['sigma_crb'][k][i]):>16}"
+                                          for k in res.names) + "\n")
+    if args.json:
+        data = res.to_dict()
+        data["sigma_nuisances_known"] = {k: (v if math.isfinite(v) else None)
+                                         for k, v in known.items()}
+        data["versus_n"] = {"n_events": n_values,
+                            "sigma_crb": {k: [x if math.isfinite(x) else None for x in v.tolist()]
+                                          for k, v in curves["sigma_crb"].items()}}
+        data["settings"] = _settings_dict(settings)
+        with atomic_path(args.json, suffix=".json") as tmp:
+            tmp.write_text(json.dumps(data, indent=1))
+        out.write(f"wrote {args.json}\n")
+    if args.plot:
+        from upclens.information.plot import plot_crb_versus_n
+
+        names = [n for n in ("beta2", "beta3", "beta3_squared", "delta_rnp") if n in res.names]
+        plot_crb_versus_n(curves, names=names, path=args.plot)
+        out.write(f"wrote {args.plot}\n")
+    return 0
+
+
+def _fmt(x: float, spec: str = ".4g") -> str:
+    return format(x, spec) if math.isfinite(x) else ("undefined" if math.isinf(x) else "-")
+
+
+def _settings_dict(settings) -> dict:
+    from dataclasses import asdict
+
+    return asdict(settings)

@@ -17,6 +17,7 @@ from upclens.errors import UpclensError
 COMMAND_MODULES = (
     "upclens.physics.commands",
     "upclens.pipeline",
+    "upclens.data.commands",
     "upclens.information.commands",
     "upclens.learn.commands",
 )

@@ -33,3 +33,30 @@ def test_refining_numerics_changes_image_by_less_than_a_permille(knob, beta2, be
     fine = simulate_image(nucleus, switches=switches,
                           numerics=replace(Numerics(), **REFINEMENTS[knob])).intensity
     assert weighted_l1(fine, base) < 1e-3
+
+
+@pytest.mark.parametrize(("beta2", "beta3", "delta"), [(0.3, 0.3, 0.2), (0.0, 0.0, 0.0)])
+def test_coarse_radial_transforms_match_full_grid_simpson(beta2, beta3, delta):
+    """The closed form's Bessel transforms use the trapezoid rule on every s-th radial node
+    (aliasing error ~ exp(-2 pi^2 a / h) ~ 1e-20 at h = 0.2 fm); an independent Simpson rule on
+    the full 0.05 fm grid has its own error ~ (h/a)^4 / 180 ~ 1e-6, which sets the tolerance."""
+    import math
+
+    import numpy as np
+    from scipy.integrate import simpson
+    from scipy.special import spherical_jn
+
+    from upclens.physics.closed_form import multipole_transforms
+    from upclens.physics.nucleus import density_profile, radial_stride
+
+    prof = density_profile(Nucleus.from_preset("Zr96", beta2=beta2, beta3=beta3,
+                                               delta_rnp=delta))
+    assert radial_stride(prof.r, prof.a_p) > 1
+    k = np.linspace(0.0, 1.5, 61)
+    ours = multipole_transforms(prof, k)
+    r = prof.r
+    ref = np.array([4 * math.pi * simpson(r**2 * prof.multipoles[l]
+                                          * spherical_jn(l, np.outer(k, r)), x=r, axis=-1)
+                    for l in range(prof.l_max + 1)])
+    scale = np.abs(ref[0]).max()
+    assert np.abs(ours - ref).max() < 1e-5 * scale

@@ -1,0 +1,104 @@
+"""Figures of the observable studies (matplotlib imported lazily, Agg backend)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from upclens.observables.table import ObservableTable
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> None:
+    from upclens.plots import save_figure
+
+    save_figure(fig, str(path))
+
+
+def sensitivity_figure(table: ObservableTable, result: dict[str, Any],
+                       path: str | os.PathLike[str], names: list[str] | None = None) -> None:
+    """Grid of scatter plots: each observable (rows; default all but v1 and v4, which vanish or
+    are lattice effects) against each parameter (columns), with the straight-line fit and its
+    Pearson r; error bars where the images have finite counts."""
+    plt = _pyplot()
+    params = result["parameters"]
+    names = names or [k for k in table.names if not k.startswith(("v1[", "v4["))]
+    fig, axes = plt.subplots(len(names), len(params), squeeze=False,
+                             figsize=(2.6 * len(params), 1.9 * len(names)))
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.05, top=0.98, hspace=0.6, wspace=0.35)
+    lookup = {(r["observable"], r["parameter"]): r for r in result["rows"]}
+    for i, name in enumerate(names):
+        y, e = table.column(name), table.error(name)
+        for j, p in enumerate(params):
+            ax = axes[i, j]
+            x = table.labels[p]
+            if np.all(np.isfinite(e)):
+                ax.errorbar(x, y, yerr=e, fmt=".", ms=3, lw=0.5, alpha=0.6)
+            else:
+                ax.plot(x, y, ".", ms=3, alpha=0.6)
+            r = lookup[(name, p)]
+            if r["slope"] is not None:
+                xs = np.linspace(x.min(), x.max(), 2)
+                ax.plot(xs, np.mean(y) + r["slope"] * (xs - np.mean(x)), color="C3", lw=1)
+            pear = r["pearson"]
+            ax.set_title(f"r = {pear:.2f}" if np.isfinite(pear) else "constant (rounding)",
+                         fontsize=7)
+            ax.tick_params(labelsize=6)
+            if i == len(names) - 1:
+                ax.set_xlabel(p, fontsize=8)
+            if j == 0:
+                ax.set_ylabel(name, fontsize=7)
+    _save(fig, path)
+
+
+def v3_study_figure(result: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Three panels of the v3 study: |v3| against the number of orientation pairs (q_z on/off),
+    against the number of events with the 1/sqrt(2 N_window) noise floor, and against an
+    off-centre shift of the pixel grid."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), constrained_layout=True)
+    ax = axes[0]
+    for key, label, colour in (("qz", "with $q_z$ phase", "C3"), ("no_qz", "without $q_z$", "C0")):
+        rows = result["orientations"][key]
+        n = np.array([r["pairs"] for r in rows], dtype=float)
+        rms = np.array([max(r["rms_v3"], 1e-17) for r in rows])
+        ax.loglog(n, rms, "o-", color=colour, label=label)
+    exact = result["exact"]
+    ax.axhline(max(abs(exact["qz"]["v3"]), 1e-17), color="C3", ls=":",
+               label="exact average, $q_z$")
+    ax.set_xlabel("orientation pairs per image")
+    ax.set_ylabel(f"rms $v_3$ in {result['window']} GeV over seeds")
+    ax.legend(fontsize=8)
+    ax.set_title("coherence phase: Friedel's law broken per event")
+    ax = axes[1]
+    rows = result["events"]
+    n = np.array([r["n_events"] for r in rows], dtype=float)
+    ax.loglog(n, [r["rms_v3"] for r in rows], "o", color="k", label="rms over experiments")
+    ax.loglog(n, [r["mean_error"] for r in rows], "-", color="C2", label="quoted error (mean)")
+    ax.loglog(n, [r["floor"] for r in rows], "--", color="C1",
+              label=r"$1/\sqrt{2 N_{window}}$")
+    ax.set_xlabel(r"J/$\psi$ events per image")
+    ax.set_ylabel("$v_3$")
+    ax.legend(fontsize=8)
+    ax.set_title("finite statistics: noise, not signal")
+    ax = axes[2]
+    rows = result["binning"]
+    shift = np.array([r["shift_pixels"] for r in rows])
+    for key, style in (("v1", "o-"), ("v3", "s-")):
+        ax.plot(shift, [r[key] for r in rows], style, label=key)
+    ax.set_xlabel("grid offset along px (pixels)")
+    ax.set_ylabel(f"spurious $v_n$ in {result['window']} GeV")
+    ax.legend(fontsize=8)
+    ax.set_title("off-centre binning")
+    _save(fig, path)

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from upclens.errors import ParameterError, UpclensError, check_choice, check_range
 
 SCHEMA_VERSION = 1
@@ -330,7 +332,7 @@ def validate(cfg: DatasetConfig) -> None:
     _check_orientations(im.orientations)
     check_range("image.n_events", im.n_events, 0, 1e9)
     try:
-        expected_image([[1.0]], ImageGrid(8, 0.2), im.incoherent_fraction, im.smearing)
+        expected_image(np.ones((8, 8)), ImageGrid(8, 0.2), im.incoherent_fraction, im.smearing)
     except ParameterError as exc:
         raise _where(f"image.{exc.name}", exc) from None
     _check_run(cfg.run)

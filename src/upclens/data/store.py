@@ -203,7 +203,7 @@ def bad_chunks(f: Any) -> list[int]:
     return bad
 
 
-def _meta(f: Any) -> dict[str, Any]:
+def file_meta(f: Any) -> dict[str, Any]:
     meta = {
         "path": str(f.filename), "n": int(f.attrs["n"]), "seed": int(f.attrs["seed"]),
         "chunk_size": int(f.attrs["chunk_size"]),
@@ -233,7 +233,7 @@ def dataset_info(path: str | os.PathLike[str]) -> dict[str, Any]:
             shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
             raise DatasetCorruptError(f"{path}: {len(bad)} of {f['chunk_done'].shape[0]} chunks "
                                       f"are corrupted (chunks {shown})")
-        meta = _meta(f)
+        meta = file_meta(f)
         labels = f["labels"][()]
         meta.update({
             "shape": tuple(int(s) for s in f["images"].shape),
@@ -254,7 +254,7 @@ def read_dataset(path: str | os.PathLike[str], indices: Any = None
     Every chunk touched is checked against its SHA-256; damage raises DatasetCorruptError.
     """
     with open_checked(path) as f:
-        meta = _meta(f)
+        meta = file_meta(f)
         n, cs = meta["n"], meta["chunk_size"]
         idx = np.arange(n) if indices is None else np.asarray(indices, dtype=np.int64).ravel()
         if idx.size and (idx.min() < -n or idx.max() >= n):

@@ -42,8 +42,18 @@ def parse_value(text: str) -> Any:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Set dotted keys (``image.pixels``, ``priors.R.kind``) in a nested dict (copied)."""
+    """Set dotted keys (``image.pixels``, ``priors.R.kind``) in a nested dict (copied).
+
+    Overriding ``priors.X.kind`` starts that prior afresh, so its other keys come from the
+    overrides alone (``--set priors.delta_rnp.kind=uniform --set priors.delta_rnp.high=0.3``).
+    """
     out = _copy(raw)
+    for key, value in overrides.items():
+        parts = str(key).split(".")
+        if len(parts) == 3 and parts[0] == "priors" and parts[2] == "kind":
+            priors = out.setdefault("priors", {})
+            if isinstance(priors, dict) and priors.get(parts[1], {}).get("kind") != value:
+                priors[parts[1]] = {}
     for key, value in overrides.items():
         parts = str(key).split(".")
         if not all(parts):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -30,25 +29,16 @@ class LinearModel(torch.nn.Module):
 
 def write_dataset(path: Path, images: np.ndarray, labels: dict[str, np.ndarray],
                   pmax: float = 0.2) -> Path:
-    """An HDF5 file in the shared dataset layout (images, labels + columns, px, py, config)."""
-    import h5py
+    """An HDF5 data set written by the project's store (checksummed chunks of 4 images)."""
+    from upclens.data.store import write_dataset as store
 
-    ny, nx = images.shape[1:]
-    step = 2 * pmax / nx
-    axis = (np.arange(nx) + 0.5 - nx / 2) * step
+    n, ny, nx = images.shape
+    axis = (np.arange(nx) + 0.5 - nx / 2) * (2 * pmax / nx)
     cols = list(labels)
-    with h5py.File(path, "w") as f:
-        f.create_dataset("images", data=images.astype(np.float32), chunks=(1, ny, nx),
-                         compression="gzip")
-        lab = f.create_dataset("labels", data=np.stack([labels[c] for c in cols], 1)
-                               .astype(np.float32))
-        lab.attrs["columns"] = json.dumps(cols)
-        f.create_dataset("px", data=axis)
-        f.create_dataset("py", data=axis[:ny])
-        f.attrs["config"] = json.dumps({"pixels": nx, "pmax": pmax})
-        f.attrs["seed"] = 1
-        f.attrs["upclens_version"] = "test"
-    return path
+    lab = np.stack([labels[c] for c in cols], 1).astype(np.float32)
+    chunks = ((c, images[c * 4:(c + 1) * 4].astype(np.float32), lab[c * 4:(c + 1) * 4])
+              for c in range(-(-n // 4)))
+    return store(path, {"pixels": nx, "pmax": pmax}, 1, n, 4, cols, axis, axis[:ny], chunks)
 
 
 def double_slit_images(n: int, pixels: int, rng: np.random.Generator,

@@ -1,0 +1,197 @@
+"""``explain``: PDA heatmaps of a trained model on a data set, with figures, region shares and
+the cross-check against occlusion and integrated gradients."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from upclens.errors import ParameterError, check_choice
+from upclens.explain.attribution import (
+    integrated_gradients,
+    occlusion,
+    rank_correlation,
+    window_sums,
+)
+from upclens.explain.pda import Model, prediction_difference
+from upclens.explain.regions import region_masks, region_shares
+from upclens.explain.sampling import ConditionalSampler, MarginalSampler
+from upclens.explain.windows import Windows
+from upclens.io import atomic_path, check_writable
+
+SAMPLINGS = ("conditional", "marginal")
+
+
+def _model(model: Model | str | os.PathLike[str]) -> tuple[Model, dict[str, Any]]:
+    if isinstance(model, str | os.PathLike):
+        from upclens.learn import load_model
+
+        return load_model(model)
+    if not callable(model):
+        raise ParameterError("model", type(model).__name__, "must be a run folder or a callable")
+    return model, {}
+
+
+def _check_int(name: str, value: int, lo: int) -> int:
+    if int(value) != value or value < lo:
+        raise ParameterError(name, value, f"must be an integer >= {lo}")
+    return int(value)
+
+
+def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
+            out_dir: str | os.PathLike[str], n_images: int = 16, window: int = 6,
+            stride: int = 3, n_samples: int = 10, sampling: str = "conditional",
+            padding: int = 2, seed: int = 0, batch_size: int = 512, n_fit: int = 2000,
+            cross_check: int = 4, ig_steps: int = 32, n_figures: int = 3) -> dict[str, Any]:
+    """PDA heatmaps for ``n_images`` images of the data set ``data`` (HDF5), written to
+    ``out_dir``: ``heatmaps.npz``, PNG figures and ``explain.json``; returns the summary.
+
+    model: a run folder (``upclens.learn.load_model``) or a callable with the model contract.
+    window, stride: window size and step (pixels).  n_samples: samples per window.
+    sampling: 'conditional' (Gaussian given a frame of ``padding`` pixels) or 'marginal'.
+    n_fit: images (at most) used to fit the sampler, the mean image and the regions.
+    cross_check: images also explained by occlusion (data-mean fill) and integrated gradients
+    (data-mean baseline, ``ig_steps`` nodes), compared with PDA by rank correlation.
+    """
+    from upclens.data import read_dataset
+
+    for name, value, lo in (("n_images", n_images, 1), ("n_samples", n_samples, 1),
+                            ("n_fit", n_fit, 2), ("cross_check", cross_check, 0),
+                            ("seed", seed, 0), ("n_figures", n_figures, 0)):
+        _check_int(name, value, lo)
+    check_choice("sampling", sampling, SAMPLINGS)
+    out = Path(out_dir)
+    check_writable(out / "explain.json", make_parents=True)
+    net, meta = _model(model)
+    images, labels, dmeta = read_dataset(data)
+    n_total = images.shape[0]
+    if n_total < 2:
+        raise ParameterError("data", str(data), "must hold at least 2 images")
+    shape = tuple(images.shape[1:])
+    if "shape" in meta and tuple(meta["shape"]) != shape:
+        raise ParameterError("data", f"images {shape}",
+                             f"must match the model's input shape {tuple(meta['shape'])}")
+    px, py = np.asarray(dmeta["px"]), np.asarray(dmeta["py"])
+    windows = Windows.build(shape, window, stride)
+
+    fit_idx = np.sort(np.random.default_rng([seed, 1]).permutation(n_total)[:n_fit])
+    fit = images[fit_idx].astype(np.float64)
+    mean_image = fit.mean(axis=0)
+    t0 = time.perf_counter()
+    sampler: Any = (ConditionalSampler.fit(fit, windows, padding=padding)
+                    if sampling == "conditional" else MarginalSampler(fit))
+    t_fit = time.perf_counter() - t0
+    n_train = int(meta.get("n_train") or n_total)
+
+    chosen = np.sort(np.random.default_rng([seed, 0]).permutation(n_total)[:n_images])
+    heat: dict[str, list[np.ndarray]] = {}
+    preds: dict[str, list[float]] = {}
+    t0 = time.perf_counter()
+    for index in chosen:
+        res = prediction_difference(net, images[index], sampler, windows, n_samples,
+                                    np.random.default_rng([seed, 2, int(index)]), n_train,
+                                    batch_size)
+        for task, h in res.heatmaps.items():
+            heat.setdefault(task, []).append(h)
+            preds.setdefault(task, []).append(res.prediction[task])
+    seconds_per_heatmap = (time.perf_counter() - t0) / len(chosen)
+    stacks = {task: np.stack(h) for task, h in heat.items()}
+    mean_heat = {task: s.mean(axis=0) for task, s in stacks.items()}
+    mean_abs = {task: np.abs(s).mean(axis=0) for task, s in stacks.items()}
+
+    regions = region_masks(mean_image, px, py)
+    shares = {task: region_shares(mean_abs[task], regions) for task in stacks}
+    per_image = {task: [region_shares(h, regions) for h in s] for task, s in stacks.items()}
+    for task, rows in per_image.items():
+        for name in ("edge", "fringe"):
+            vals = np.array([r[name] for r in rows])
+            shares[task][f"{name}_per_image_mean"] = float(vals.mean())
+            shares[task][f"{name}_per_image_std"] = float(vals.std(ddof=1)) if vals.size > 1 \
+                else float("nan")
+
+    agreement = _cross_check(net, images, chosen[:cross_check], stacks, mean_image, windows,
+                             n_train, batch_size, ig_steps)
+    figures = _figures(out, images, chosen[:n_figures], stacks, mean_heat, mean_abs,
+                       mean_image, regions, px, py)
+    arrays: dict[str, np.ndarray] = {
+        "indices": chosen, "images": images[chosen], "px": px, "py": py,
+        "mean_image": mean_image, "edge": regions.edge, "fringe": regions.fringe}
+    for task in stacks:
+        arrays[f"heatmaps_{task}"] = stacks[task]
+        arrays[f"mean_{task}"] = mean_heat[task]
+        arrays[f"mean_abs_{task}"] = mean_abs[task]
+        arrays[f"prediction_{task}"] = np.array(preds[task])
+    for col, vals in labels.items():
+        arrays[f"label_{col}"] = vals[chosen]
+    with atomic_path(out / "heatmaps.npz", suffix=".npz") as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+
+    summary = {
+        "model": str(model) if isinstance(model, str | os.PathLike) else type(model).__name__,
+        "data": str(data), "n_images": len(chosen), "indices": chosen.tolist(),
+        "settings": {"window": window, "stride": stride, "n_samples": n_samples,
+                     "sampling": sampling, "padding": padding, "seed": seed,
+                     "n_fit": len(fit_idx), "n_train": n_train, "windows": windows.count,
+                     "evaluations_per_heatmap": windows.count * n_samples},
+        "regions": {"edge_low": regions.edge_low, "edge_high": regions.edge_high,
+                    "fringe_level": regions.fringe_level,
+                    "reference": "mean image of the fitted images"},
+        "region_shares": shares, "agreement": agreement,
+        "timing_s": {"sampler_fit": t_fit, "per_heatmap": seconds_per_heatmap},
+        "figures": figures, "heatmaps": str(out / "heatmaps.npz"),
+    }
+    with atomic_path(out / "explain.json", suffix=".json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, default=float))
+    return summary
+
+
+def _cross_check(net: Model, images: np.ndarray, indices: np.ndarray,
+                 stacks: dict[str, np.ndarray], mean_image: np.ndarray, windows: Windows,
+                 n_train: int, batch_size: int, ig_steps: int) -> dict[str, Any]:
+    """Mean rank correlations of PDA with occlusion and with window-summed IG, per task:
+    ``abs`` compares |relevance| (where the model looks), ``signed`` the relevance itself."""
+    rows: dict[str, dict[str, list[float]]] = {}
+    for n, index in enumerate(indices):
+        occ = occlusion(net, images[index], mean_image, windows, n_train, batch_size)
+        try:
+            ig = integrated_gradients(net, images[index], mean_image, ig_steps)
+            ig = {task: window_sums(m, windows) for task, m in ig.items()}
+        except RuntimeError:            # a model without gradients: occlusion only
+            ig = {}
+        for task, pda in stacks.items():
+            row = rows.setdefault(task, {})
+            for method, maps in (("occlusion", occ), ("integrated_gradients", ig)):
+                if task in maps:
+                    row.setdefault(f"{method}_signed", []).append(
+                        rank_correlation(pda[n], maps[task]))
+                    row.setdefault(f"{method}_abs", []).append(
+                        rank_correlation(np.abs(pda[n]), np.abs(maps[task])))
+    return {task: {key: float(np.nanmean(v)) for key, v in row.items()}
+            | {"images": len(indices)} for task, row in rows.items()}
+
+
+def _figures(out: Path, images: np.ndarray, indices: np.ndarray, stacks: dict[str, np.ndarray],
+             mean_heat: dict[str, np.ndarray], mean_abs: dict[str, np.ndarray],
+             mean_image: np.ndarray, regions: Any, px: np.ndarray,
+             py: np.ndarray) -> dict[str, str]:
+    from upclens.explain import figures as fig
+
+    paths: dict[str, str] = {}
+    for n, index in enumerate(indices):
+        one = {task: s[n] for task, s in stacks.items()}
+        paths[f"heatmaps_{index}"] = fig.save_task_heatmaps(
+            one, px, py, str(out / f"heatmaps_{index}.png"), f"PDA, image {index}")
+        paths[f"overlay_{index}"] = fig.save_overlays(
+            images[index], one, px, py, str(out / f"overlay_{index}.png"), f"image {index}")
+    paths["heatmaps_mean"] = fig.save_task_heatmaps(
+        mean_heat, px, py, str(out / "heatmaps_mean.png"), "PDA averaged over images")
+    paths["overlay_mean_abs"] = fig.save_overlays(
+        mean_image, mean_abs, px, py, str(out / "overlay_mean_abs.png"),
+        "mean |relevance| on the mean image")
+    paths["regions"] = fig.save_regions(mean_image, regions, px, py, str(out / "regions.png"))
+    return paths

@@ -69,7 +69,9 @@ def v3_study_figure(result: dict[str, Any], path: str | os.PathLike[str]) -> Non
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), constrained_layout=True)
     ax = axes[0]
-    for key, label, colour in (("qz", "with $q_z$ phase", "C3"), ("no_qz", "without $q_z$", "C0")):
+    for key, label, colour in (("qz", r"$q_z$ phase, $\beta_3$ as given", "C3"),
+                               ("qz_beta3_0", r"$q_z$ phase, $\beta_3 = 0$", "C1"),
+                               ("no_qz", "without $q_z$", "C0")):
         rows = result["orientations"][key]
         n = np.array([r["pairs"] for r in rows], dtype=float)
         rms = np.array([max(r["rms_v3"], 1e-17) for r in rows])
@@ -88,6 +90,8 @@ def v3_study_figure(result: dict[str, Any], path: str | os.PathLike[str]) -> Non
     ax.loglog(n, [r["mean_error"] for r in rows], "-", color="C2", label="quoted error (mean)")
     ax.loglog(n, [r["floor"] for r in rows], "--", color="C1",
               label=r"$1/\sqrt{2 N_{window}}$")
+    ax.loglog(n, [r["qz_noise"] for r in rows], ":", color="C3",
+              label="$q_z$ orientation noise, one pair per event")
     ax.set_xlabel(r"J/$\psi$ events per image")
     ax.set_ylabel("$v_3$")
     ax.legend(fontsize=8)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -306,11 +306,11 @@ class DoubleSlit:
         prof = self.profile
         return {
             "upclens_version": __version__,
-            "nucleus": asdict(self.nucleus),
-            "collision": asdict(self.collision),
-            "switches": asdict(self.switches),
-            "grid": asdict(self.grid),
-            "numerics": asdict(self.numerics),
+            "nucleus": _flat_fields(self.nucleus),
+            "collision": _flat_fields(self.collision),
+            "switches": _flat_fields(self.switches),
+            "grid": _flat_fields(self.grid),
+            "numerics": _flat_fields(self.numerics),
             "orientations": "exact" if orientations is None else int(orientations),
             "seed": seed,
             "derived": {
@@ -321,6 +321,11 @@ class DoubleSlit:
                 "sigma_vn_fm2": self.kin1.sigma_vn, "qz_per_fm": self.kin1.qz,
             },
         }
+
+
+def _flat_fields(settings: Any) -> dict[str, Any]:
+    """Fields of a flat settings dataclass as a dict (``asdict`` without its deep copy)."""
+    return {f.name: getattr(settings, f.name) for f in fields(settings)}
 
 
 def azimuthal_average(image: np.ndarray, axis: np.ndarray, grid: ImageGrid,

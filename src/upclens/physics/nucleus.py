@@ -172,7 +172,10 @@ def _shape_on_grid(nucleus: Nucleus, R: float, a: float, r: np.ndarray, c: np.nd
     """
     if shift == 0.0:  # the common case (moments, skin solve): no displaced radius to build
         return expit((R * nucleus.shape_factor(c)[None, :] - r[:, None]) / a)
-    return _pointwise(nucleus, R, a, r[:, None], c[None, :], shift)
+    # |r + shift z'| > 0 at every node: Gauss-Legendre nodes never reach c = +-1.
+    rr = np.sqrt((r * r + shift * shift)[:, None] + (2.0 * shift * r)[:, None] * c[None, :])
+    cc = (r[:, None] * c[None, :] + shift) / rr
+    return expit((R * nucleus.shape_factor(cc) - rr) / a)
 
 
 def radial_stride(r: np.ndarray, a: float) -> int:

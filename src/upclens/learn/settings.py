@@ -1,0 +1,101 @@
+"""Training settings: one frozen dataclass, validated, stored with every run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from upclens.errors import ParameterError, check_choice, check_range
+
+PREPROCESS_MODES = ("raw", "log_global", "log_pixel")
+WEIGHTINGS = ("fixed", "learned")
+SCHEDULES = ("onecycle", "cosine", "constant")
+AUGMENTS = ("flip", "none")
+DEVICES = ("auto", "cpu", "cuda")
+
+#: Regression targets, in the order of the network's heads.
+TARGETS = ("beta2", "beta3", "delta_rnp")
+#: Label column of the skin class (0. / 1.).
+CLASS_COLUMN = "skin"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Architecture, preprocessing, loss and optimisation of one training run.
+
+    width: channels of the first ResNet stage (doubled per stage).  blocks: residual blocks per
+    stage.  head: hidden units of the shared fully connected trunk.  preprocess: 'raw' (unit-sum
+    image, global standardisation), 'log_global' or 'log_pixel' (log(I / sum I + eps / npix),
+    standardised globally or per pixel).  eps: relative floor of the log.  weighting: 'fixed'
+    (sum of the Gaussian NLLs + class_weight * BCE) or 'learned' (Kendall et al. 2018 task
+    weights).  beta_nll: exponent of the sigma^(2 beta) weight of each NLL term (Seitzer et al.
+    2022; 0 is the plain NLL).  lr: peak learning rate; schedule: 'onecycle', 'cosine' or
+    'constant'.  augment: 'flip' mirrors px and py at random (labels are invariant under both
+    reflections of the parent distribution).  patience: epochs without a better validation loss
+    before stopping.  max_train: use only the first that many training images (None: all).
+    """
+
+    width: int = 16
+    blocks: tuple[int, ...] = (1, 1, 1)
+    head: int = 128
+    preprocess: str = "log_pixel"
+    eps: float = 1.0e-3
+    weighting: str = "fixed"
+    class_weight: float = 1.0
+    beta_nll: float = 0.0
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 3.0e-3
+    weight_decay: float = 1.0e-4
+    schedule: str = "onecycle"
+    augment: str = "flip"
+    patience: int = 5
+    seed: int = 0
+    max_train: int | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_range("width", self.width, 1, 512)
+        blocks = tuple(int(b) for b in self.blocks)
+        if not blocks or len(blocks) > 6 or any(b < 1 or b > 8 for b in blocks):
+            raise ParameterError("blocks", self.blocks,
+                                 "must be 1 to 6 stages of 1 to 8 blocks each")
+        object.__setattr__(self, "blocks", blocks)
+        check_range("head", self.head, 1, 4096)
+        check_choice("preprocess", self.preprocess, PREPROCESS_MODES)
+        check_range("eps", self.eps, 0.0, 1.0, lo_open=True)
+        check_choice("weighting", self.weighting, WEIGHTINGS)
+        check_range("class_weight", self.class_weight, 0.0, 100.0)
+        check_range("beta_nll", self.beta_nll, 0.0, 1.0)
+        check_range("epochs", self.epochs, 1, 10_000)
+        check_range("batch_size", self.batch_size, 1, 65_536)
+        check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("augment", self.augment, AUGMENTS)
+        check_range("patience", self.patience, 1, 10_000)
+        check_range("seed", self.seed, 0, 2**63 - 1)
+        if self.max_train is not None:
+            check_range("max_train", self.max_train, 1, 10**9)
+        check_choice("device", self.device, DEVICES)
+        for name in ("width", "head", "epochs", "batch_size", "patience", "seed"):
+            if int(getattr(self, name)) != getattr(self, name):
+                raise ParameterError(name, getattr(self, name), "must be an integer")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (blocks as a list)."""
+        d = asdict(self)
+        d["blocks"] = list(self.blocks)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
+        """Inverse of :meth:`to_dict`; unknown keys are refused."""
+        known = {f.name for f in fields(cls)}
+        for key in d:
+            if key not in known:
+                raise ParameterError("train setting", key, "must be one of " + ", ".join(known))
+        d = dict(d)
+        if "blocks" in d:
+            d["blocks"] = tuple(d["blocks"])
+        return cls(**d)

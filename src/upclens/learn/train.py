@@ -1,0 +1,268 @@
+"""Training: seeded, checkpointed every epoch, resumable, data-parallel under torchrun.
+
+The run folder holds ``model.pt`` (the best weights so far, with the architecture, the input
+normalisation, the target scaling and the dataset config), ``checkpoint.pt`` (everything needed
+to continue: model, optimiser, scheduler, loss weights, epoch, best metric, history) and
+``history.json``.  Data order comes from a DistributedSampler seeded by (seed, epoch) and the flip
+augmentation from a torch.Generator seeded by (seed, epoch, rank), so a resumed run, after
+``--resume`` or a SIGKILL, ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DistributedSampler
+
+from upclens import __version__
+from upclens.errors import ParameterError
+from upclens.io import atomic_path, check_writable
+from upclens.learn import checkpoint
+from upclens.learn.datasource import ArrayData, check_compatible, load_data
+from upclens.learn.distributed import (
+    DistContext,
+    all_reduce_sum,
+    barrier,
+    broadcast_flag,
+    setup,
+    teardown,
+)
+from upclens.learn.losses import MultiTaskLoss
+from upclens.learn.resnet import ShapeNet
+from upclens.learn.settings import CLASS_COLUMN, TARGETS, TrainSettings
+
+VAL_BATCH = 512
+
+
+def train(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
+          settings: TrainSettings | None = None, resume: bool = False, progress: bool = True,
+          stop_after: int | None = None) -> Path:
+    """Train a ShapeNet on ``train_path``, select on ``val_path``; return the run folder.
+
+    ``resume`` continues from ``out_dir/checkpoint.pt`` (with the settings stored there; only
+    the device may change).  ``stop_after``: leave after that many epochs of this call (for
+    time-limited job slots; the next ``resume`` continues).  Under torchrun every rank calls
+    this with the same arguments.
+    """
+    settings = settings or TrainSettings()
+    ctx = setup(settings.device)
+    try:
+        return _train(ctx, Path(train_path), Path(val_path), Path(out_dir), settings, resume,
+                      progress, stop_after)
+    finally:
+        teardown(ctx)
+
+
+class _Standardised(torch.nn.Module):
+    """The model's standardised outputs as ``forward``, so DDP synchronises their gradients."""
+
+    def __init__(self, model: ShapeNet) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, 1, ny, nx) raw -> (mu (B, T), log sigma (B, T), logit (B,))."""
+        return self.model.standardised(x)
+
+
+def _fit_target_scaling(model: ShapeNet, data: ArrayData) -> None:
+    """Standardise each target by its training mean and std (std 1 for a constant target)."""
+    t = data.targets.to(torch.float64)
+    mean, std = t.mean(0), t.std(0, unbiased=False)
+    std = torch.where(std > 1e-8, std, torch.ones_like(std))
+    model.target_mean.copy_(mean.to(torch.float32))
+    model.target_std.copy_(std.to(torch.float32))
+
+
+def _scheduler(opt: torch.optim.Optimizer, settings: TrainSettings,
+               steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    total = settings.epochs * steps_per_epoch
+    if settings.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=total,
+                                                   pct_start=0.2)
+    if settings.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+
+
+def _flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Mirror px and py independently with probability 1/2 each (generator on the CPU)."""
+    b = x.shape[0]
+    fx = (torch.rand(b, generator=gen) < 0.5).to(x.device)[:, None, None, None]
+    fy = (torch.rand(b, generator=gen) < 0.5).to(x.device)[:, None, None, None]
+    x = torch.where(fx, x.flip(-1), x)
+    return torch.where(fy, x.flip(-2), x)
+
+
+def model_meta(settings: TrainSettings, data: ArrayData, extra: dict[str, Any]) -> dict[str, Any]:
+    """Plain-data description stored with the weights (see :func:`upclens.learn.load_model`)."""
+    return {"px": [float(v) for v in data.px], "py": [float(v) for v in data.py],
+            "shape": list(data.shape), "columns": list(data.columns), "targets": list(TARGETS),
+            "class_column": CLASS_COLUMN, "dataset_config": json.dumps(data.config),
+            "settings": settings.to_dict(), "upclens_version": __version__,
+            "torch_version": str(torch.__version__), **extra}
+
+
+@torch.no_grad()
+def _validate(model: torch.nn.Module, loss_fn: MultiTaskLoss, data: ArrayData,
+              ctx: DistContext, tmean: torch.Tensor, tstd: torch.Tensor) -> dict[str, float]:
+    """Sharded validation: unweighted objective mean NLL + BCE, RMSE per target, accuracy."""
+    model.eval()
+    idx = torch.arange(ctx.rank, len(data), ctx.world_size)
+    n_t = len(TARGETS)
+    sums = torch.zeros(3 + n_t, dtype=torch.float64)
+    for i0 in range(0, idx.numel(), VAL_BATCH):
+        sel = idx[i0:i0 + VAL_BATCH]
+        x = data.images[sel].to(ctx.device)
+        y = data.targets[sel].to(ctx.device)
+        c = data.classes[sel].to(ctx.device)
+        mu, log_sigma, logit = model.standardised(x)
+        _, parts = loss_fn(mu, log_sigma, logit, (y - tmean) / tstd, c)
+        nll = sum(parts[f"nll_{k}"] for k in range(n_t)) / n_t
+        n = sel.numel()
+        err = (tmean + tstd * mu - y).double().cpu()
+        sums[0] += n * (nll + parts["bce"])
+        sums[1] += n
+        sums[2] += float(((logit > 0).float() == c).sum())
+        sums[3:] += (err**2).sum(0)
+    sums = all_reduce_sum(sums, ctx)
+    out = {"val_loss": float(sums[0] / sums[1]), "val_accuracy": float(sums[2] / sums[1])}
+    for k, name in enumerate(TARGETS):
+        out[f"val_rmse_{name}"] = math.sqrt(float(sums[3 + k] / sums[1]))
+    return out
+
+
+def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
+           settings: TrainSettings, resume: bool, progress: bool,
+           stop_after: int | None) -> Path:
+    ckpt_path = out / checkpoint.CHECKPOINT_FILE
+    state = None
+    if ckpt_path.exists():
+        if not resume:
+            raise ParameterError("out", str(out), "holds a run already: pass --resume to "
+                                 "continue it, or choose a new folder")
+        state = checkpoint.load(ckpt_path)
+        settings = TrainSettings.from_dict({**state["settings"], "device": settings.device})
+    if ctx.is_main:
+        check_writable(out / checkpoint.MODEL_FILE, "out", make_parents=True)
+    if ctx.device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(settings.seed)
+
+    data = load_data(train_path, settings.max_train)
+    val = load_data(val_path)
+    check_compatible(val, {"px": data.px, "py": data.py}, "val")
+    model = ShapeNet(settings, data.shape)
+    model.preprocess.fit(data.images)
+    _fit_target_scaling(model, data)
+    loss_fn = MultiTaskLoss(settings.weighting, settings.class_weight, settings.beta_nll)
+    model.to(ctx.device)
+    loss_fn.to(ctx.device)
+    groups = [{"params": list(model.parameters())}]
+    if settings.weighting == "learned":
+        groups.append({"params": [loss_fn.s_class], "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
+    sampler = DistributedSampler(data.images, num_replicas=ctx.world_size, rank=ctx.rank,
+                                 shuffle=True, seed=settings.seed)
+    batch = max(1, settings.batch_size // ctx.world_size)
+    steps_per_epoch = math.ceil(len(sampler) / batch)
+    sched = _scheduler(opt, settings, steps_per_epoch)
+    run: dict[str, Any] = {"epoch": 0, "best": math.inf, "best_epoch": -1, "bad": 0,
+                           "history": [], "seconds": 0.0}
+    if state is not None:
+        model.load_state_dict(state["model"])
+        loss_fn.load_state_dict(state["loss"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        run = state["run"]
+    net: torch.nn.Module = _Standardised(model)
+    if ctx.world_size > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    images = data.images.to(ctx.device)
+    targets = ((data.targets.to(ctx.device) - model.target_mean) / model.target_std)
+    classes = data.classes.to(ctx.device)
+    tmean, tstd = model.target_mean, model.target_std
+    extra = {"n_train": len(data), "n_val": len(val), "train_data": str(train_path),
+             "world_size": ctx.world_size}
+    epochs_here = 0
+    while run["epoch"] < settings.epochs and run["bad"] < settings.patience:
+        if stop_after is not None and epochs_here >= stop_after:
+            break
+        epoch = run["epoch"]
+        t0 = time.perf_counter()
+        model.train()
+        sampler.set_epoch(epoch)
+        order = torch.tensor(list(iter(sampler)), dtype=torch.long)
+        gen = torch.Generator().manual_seed(int(np.random.default_rng(
+            [settings.seed, epoch, ctx.rank]).integers(2**62)))
+        bar = None
+        if progress and ctx.is_main:
+            from tqdm import tqdm
+
+            bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{settings.epochs}",
+                       unit="batch", leave=False, file=sys.stderr)
+        total, count = 0.0, 0
+        for i0 in range(0, order.numel(), batch):
+            sel = order[i0:i0 + batch].to(ctx.device)
+            x = images[sel]
+            if settings.augment == "flip":
+                x = _flip(x, gen)
+            mu, log_sigma, logit = net(x)
+            loss, _ = loss_fn(mu, log_sigma, logit, targets[sel], classes[sel])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * sel.numel()
+            count += sel.numel()
+            if bar is not None:
+                bar.update()
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        if bar is not None:
+            bar.close()
+        sums = all_reduce_sum(torch.tensor([total, count], dtype=torch.float64), ctx)
+        metrics = _validate(model, loss_fn, val, ctx, tmean, tstd)
+        seconds = time.perf_counter() - t0
+        record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0],
+                  "train_loss": float(sums[0] / sums[1]), **metrics, "seconds": seconds}
+        improved = metrics["val_loss"] < run["best"]
+        run = {**run, "epoch": epoch + 1, "seconds": run["seconds"] + seconds,
+               "history": [*run["history"], record]}
+        if improved:
+            run.update(best=metrics["val_loss"], best_epoch=epoch + 1, bad=0)
+        else:
+            run["bad"] += 1
+        if ctx.is_main:
+            if improved:
+                meta = model_meta(settings, data, {**extra, "epoch": epoch + 1,
+                                                   "val": metrics})
+                checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
+                                 "state_dict": model.state_dict(), "meta": meta},
+                                out / checkpoint.MODEL_FILE)
+            checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
+                             "settings": settings.to_dict(), "model": model.state_dict(),
+                             "loss": loss_fn.state_dict(), "optimizer": opt.state_dict(),
+                             "scheduler": sched.state_dict(), "run": run}, ckpt_path)
+            with atomic_path(out / "history.json") as tmp:
+                tmp.write_text(json.dumps({"settings": settings.to_dict(), **run}, indent=1))
+            if progress:
+                rmse = " ".join(f"{t} {metrics[f'val_rmse_{t}']:.4g}" for t in TARGETS)
+                print(f"epoch {epoch + 1:3d}/{settings.epochs}  train {record['train_loss']:.4f}"
+                      f"  val {metrics['val_loss']:.4f}  rmse {rmse}  acc "
+                      f"{metrics['val_accuracy']:.4f}  ({seconds:.1f} s)", file=sys.stderr)
+        barrier(ctx)
+        epochs_here += 1
+    if not broadcast_flag((out / checkpoint.MODEL_FILE).is_file() if ctx.is_main else True, ctx):
+        raise ParameterError("out", str(out), "no model was written")
+    return out
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,12 @@ from upclens.information.model import (
 from upclens.physics.presets import preset
 
 DEFAULT_N_VALUES = (1e3, 1e4, 1e5, 1e6)
+
+
+@lru_cache(maxsize=4)
+def shared_model(settings: InformationSettings) -> ExactImageModel:
+    """One image model (and image cache) per settings, reused by successive calls."""
+    return ExactImageModel(settings)
 
 
 def _settings(settings: InformationSettings | Mapping[str, Any] | None) -> InformationSettings:
@@ -77,7 +84,7 @@ def fisher_matrix(point: Mapping[str, float],
         scale = check_range("step", step, 0.0, 100.0, lo_open=True)
     full = _full_point(point, s, names)
     if model is None or model.settings != s:
-        model = ExactImageModel(s)
+        model = shared_model(s)
     if s.likelihood == "poisson":
         model.set_reference(full)
     return fisher_from_model(model, full, pars, n_events, priors, s.likelihood,
@@ -109,7 +116,7 @@ def crb_at_points(points: Sequence[Mapping[str, float]] | Mapping[str, Sequence[
     rows = _rows(points)
     s = _settings(settings)
     normalise_nuisances(nuisances)  # bad names fail here, not once per point
-    model = ExactImageModel(s)
+    model = shared_model(s)
     results: list[FisherResult | None] = []
     errors: list[str | None] = []
     n_used = []

@@ -117,11 +117,18 @@ def _derivative(model: ImageModel, point: Mapping[str, float], par: Parameter,
     return np.asarray(out, dtype=float)
 
 
+ROUND_OFF = 1e-11
+"""A derivative whose change over its step is below this fraction of the largest yield is
+round-off: the parameter carries no information there."""
+
+
 def information_per_event(m0: np.ndarray, derivs: Sequence[np.ndarray],
-                          likelihood: str = "multinomial") -> np.ndarray:
+                          likelihood: str = "multinomial",
+                          steps: Sequence[float] | None = None) -> np.ndarray:
     """Fisher matrix of one event from expected yields ``m0`` and derivatives (K arrays).
 
     Pixels with m0 = 0 carry no information (their derivatives vanish for a physical model).
+    ``steps``: the finite-difference steps; derivatives at round-off level are set to zero.
     """
     check_choice("likelihood", likelihood, LIKELIHOODS)
     m0 = np.asarray(m0, dtype=float).ravel()
@@ -132,6 +139,9 @@ def information_per_event(m0: np.ndarray, derivs: Sequence[np.ndarray],
         d = d / total - np.outer(d.sum(axis=1) / total, p)  # derivative of m / sum(m)
     else:
         p = m0
+    if steps is not None:
+        change = np.max(np.abs(d), axis=1) * np.asarray(steps, dtype=float)
+        d = np.where((change <= ROUND_OFF * p.max())[:, None], 0.0, d)
     live = p > 0
     dl = d[:, live]
     return (dl / p[live]) @ dl.T
@@ -194,12 +204,15 @@ def fisher_from_model(model: ImageModel, point: Mapping[str, float],
     steps = {p.name: p.step * step_scale for p in pars}
     fine = [_derivative(model, point, p, steps[p.name] / 2) for p in pars]
     names = [_name(p, point) for p in pars]
-    per_event = information_per_event(m0, fine, likelihood)
+    half = [steps[p.name] / 2 for p in pars]
+    per_event = information_per_event(m0, fine, likelihood, half)
     sig = _sigmas(per_event, names, n_events, priors)
     change = dict.fromkeys(names, math.nan)
     if check_step:
         coarse = [_derivative(model, point, p, steps[p.name]) for p in pars]
-        sig_c = _sigmas(information_per_event(m0, coarse, likelihood), names, n_events, priors)
+        full = [steps[p.name] for p in pars]
+        sig_c = _sigmas(information_per_event(m0, coarse, likelihood, full), names, n_events,
+                        priors)
         change = {n: _rel_change(sig[n], sig_c[n]) for n in names}
     notes = []
     for p, n in zip(pars, names, strict=True):

@@ -47,7 +47,7 @@ def test_regions_of_a_sphere_sit_where_the_definitions_put_them():
     first crest q ~ 0.041 GeV, and the edge is 4 exp(-pT^2/s^2) = level x max I, i.e. pT =
     s sqrt(ln(4 / (level max I))) (within a ring width and the crest sampling, 1.5 pixels).
     Fringes: the dark lines p_x b = 2 pi n."""
-    reg = region_masks(_sphere(), AXIS, AXIS)
+    reg = region_masks(_sphere(), AXIS, AXIS, edge_low=0.2, edge_high=0.8)
     top = _sphere().max()
     lo, hi = (S * math.sqrt(math.log(4 / (level * top))) for level in (0.8, 0.2))
     margin = 1.5 * STEP

@@ -6,13 +6,15 @@ Definitions (on a reference image, normally the data set's mean image I(p)):
   rings one pixel wide in pT; E of a ring is the largest intensity in that ring or any ring
   further out (a running maximum from outside in), so E falls monotonically from the centre.
   For a sphere with a flat flux, I = 4|F|^2 sin^2(p.b/2) and E = 4|F|^2.
-- bright-spot edge: pixels where E falls from ``edge_high`` (80 %) to ``edge_low`` (20 %) of its
-  maximum -- the flank of the spot towards the first diffraction zero ("butterfly wings"),
+- bright-spot edge: pixels where E falls from ``edge_high`` (50 %, the half-maximum boundary of
+  the seed's "HWHM" spot area) to ``edge_low`` (2 %) of its maximum -- the flank of the spot
+  down to the first diffraction minimum ("butterfly wings", pT ~ 0.07-0.155 GeV for 96Zr),
   without the dark-fringe pixels.
 - dark fringes: pixels inside the bright spot (E >= ``edge_low`` max E) darker than
   ``fringe_level`` (25 %) of the local envelope: the interference minima p.b = 2 pi n hbar c.
   With a random b direction the image is azimuthally symmetric and this region is empty.
-- other: the rest (the bright fringes inside the spot and everything beyond the edge).
+- other: the rest -- the bright fringes inside the half maximum, and beyond the edge the first
+  diffraction minimum (which deformation also fills) and everything outside it.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ def envelope(image: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return outer_max[ring]
 
 
-def region_masks(image: np.ndarray, px: np.ndarray, py: np.ndarray, edge_low: float = 0.2,
-                 edge_high: float = 0.8, fringe_level: float = 0.25) -> Regions:
+def region_masks(image: np.ndarray, px: np.ndarray, py: np.ndarray, edge_low: float = 0.02,
+                 edge_high: float = 0.5, fringe_level: float = 0.25) -> Regions:
     """Edge and fringe regions of ``image`` (ny, nx) on bin centres ``px``, ``py`` (GeV)."""
     check_range("edge_low", edge_low, 0.0, 1.0, lo_open=True, hi_open=True)
     check_range("edge_high", edge_high, edge_low, 1.0, lo_open=True)

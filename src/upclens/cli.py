@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "upclens.data.commands",
     "upclens.information.commands",
     "upclens.learn.commands",
+    "upclens.explain.commands",
 )
 
 

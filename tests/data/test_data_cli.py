@@ -97,4 +97,4 @@ def test_damaged_file_is_one_line(tmp_path, capsys):
     _one_line_error(_main(capsys, "dataset", "info", str(tmp_path / "none.h5")),
                     r"no such dataset")
     _one_line_error(_main(capsys, "dataset", "split", str(bad), "--out-dir", str(tmp_path),
-                          "--fractions", "0.5,0.5"), r"fractions = '0\.5,0\.5'")
+                          "--fractions", "0.5,0.5"), r"fractions = \[0\.5, 0\.5\] .*three numbers")

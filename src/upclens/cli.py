@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "upclens.information.commands",
     "upclens.learn.commands",
     "upclens.explain.commands",
+    "upclens.observables.commands",
 )
 
 

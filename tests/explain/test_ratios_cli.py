@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from explain_toys import double_slit_images, write_dataset
 
 from upclens.explain.ratios import ratio_maps
@@ -46,6 +47,7 @@ def test_ratio_maps_show_skin_at_the_edge_and_deformation_in_the_fringes(tmp_pat
     assert math.isfinite(skin["fringe"]["median_abs_log_ratio"])
 
 
+@pytest.mark.slow
 def test_explain_cli_runs_a_trained_model(tmp_path, rng):
     """A real (tiny) model from ``upclens train`` explained from the command line."""
     images, labels = double_slit_images(24, 16, rng)

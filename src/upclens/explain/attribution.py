@@ -22,7 +22,7 @@ from upclens.explain.windows import Windows
 
 
 def occlusion(model: Model, image: np.ndarray, fill: np.ndarray, windows: Windows,
-              n_train: int, batch_size: int = 512) -> dict[str, np.ndarray]:
+              n_train: int, batch_size: int = 256) -> dict[str, np.ndarray]:
     """Occlusion heatmaps (ny, nx) per task: each window set to ``fill`` (ny, nx)."""
     import torch
 

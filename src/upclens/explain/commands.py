@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dataset images (at most) that fit the sampler and regions (default 2000)")
     p.add_argument("--cross-check", type=_integer, default=4,
                    help="images also explained by occlusion and integrated gradients (default 4)")
-    p.add_argument("--batch-size", type=_integer, default=512,
-                   help="images per forward pass (default 512)")
+    p.add_argument("--batch-size", type=_integer, default=256,
+                   help="images per forward pass (default 256)")
     p.add_argument("--seed", type=_integer, default=0, help="random seed (default 0)")
     p.set_defaults(handler=_explain)
 

@@ -91,7 +91,7 @@ def predict(model: Model, images: Any, tasks: tuple[str, ...] | None = None) -> 
 
 
 def expected_without(model: Model, image: np.ndarray, windows: Windows, values: np.ndarray,
-                     batch_size: int = 512) -> dict[str, np.ndarray]:
+                     batch_size: int = 256) -> dict[str, np.ndarray]:
     """E over samples of each task output with every window replaced by ``values``.
 
     image: (ny, nx).  values: (P, S, k*k) window contents.  Returns task -> (P,) mean outputs
@@ -137,7 +137,7 @@ def relevance_from(prediction: Mapping[str, float], expected: Mapping[str, np.nd
 
 def prediction_difference(model: Model, image: np.ndarray, sampler: Sampler, windows: Windows,
                           n_samples: int, rng: np.random.Generator, n_train: int,
-                          batch_size: int = 512) -> PDAResult:
+                          batch_size: int = 256) -> PDAResult:
     """PDA heatmaps of one image (ny, nx) for every task the model provides."""
     import torch
 

@@ -91,7 +91,7 @@ def v3_study_figure(result: dict[str, Any], path: str | os.PathLike[str]) -> Non
     ax.loglog(n, [r["floor"] for r in rows], "--", color="C1",
               label=r"$1/\sqrt{2 N_{window}}$")
     ax.loglog(n, [r["qz_noise"] for r in rows], ":", color="C3",
-              label="$q_z$ orientation noise, one pair per event")
+              label="added by $q_z$ (one pair per event)")
     ax.set_xlabel(r"J/$\psi$ events per image")
     ax.set_ylabel("$v_3$")
     ax.legend(fontsize=8)

@@ -63,8 +63,10 @@ def v3_study(beta2: float = 0.1, beta3: float = 0.3, b: float = 15.0, pixels: in
       ``pairs``, q_z on (for beta3 and for beta3 = 0) and off; ``single_pair_rms_v3`` is the
       rms for one pair, the scale of the q_z effect per event;
     - events: ``experiments`` histograms of N J/psi drawn from the exact q_z-off image (true
-      v3 = 0): rms of v3, the mean quoted error, 1/sqrt(2 N_window), and the share of
-      experiments with |v3| > 2 sigma (expected 4.6 %);
+      v3 = 0): rms of v3, the mean quoted error, 1/sqrt(2 N_window), the share of
+      experiments with |v3| > 2 sigma (expected 4.6 %), the sd of the pulls v3 / error, and
+      ``qz_noise`` = single_pair_rms_v3 / sqrt(N_window), the scatter that q_z adds when every
+      event has its own orientation pair (zero mean);
     - binning: v1, v3 when the pixel grid is offset by ``shifts`` (in pixels) along px, from pixel
       averages of a 4x finer exact image (shifts in quarter pixels), azimuths taken from the
       nominal centres.
@@ -135,8 +137,9 @@ def v3_study(beta2: float = 0.1, beta3: float = 0.3, b: float = 15.0, pixels: in
             "mean_error": float(erra.mean()), "floor": math.sqrt(0.5 / n_window),
             "false_signal_rate_2sigma": float(np.mean(np.abs(v3a) > 2 * erra)),
             "pull_sd": float(np.std(v3a / erra, ddof=1)),
-            # what the q_z phase adds when every event has its own orientation pair
-            "qz_noise": single / math.sqrt(n),
+            # each event in the window comes from its own orientation pair: with q_z the
+            # variance of v3 becomes (1/2 + rms_pair^2) / N_window, so q_z adds this in quadrature
+            "qz_noise": single / math.sqrt(n_window),
         })
 
     bin_rows = _binning(sim(beta3, False, _fine_grid(grid)), grid, geo, window, shifts)

@@ -104,3 +104,17 @@ def test_bootstrap_is_reproducible_from_its_seed(parent) -> None:
     a = measure(counts, AXIS, AXIS, counts=True)["bright_area"].error
     b = measure(counts, AXIS, AXIS, counts=True)["bright_area"].error
     assert a == b
+
+
+def test_dark_fringe_error_is_undetermined_when_the_darkest_pixels_are_empty() -> None:
+    """Observed zero counts resample to zero: the bootstrap would quote a too small error."""
+    px, py = np.meshgrid(AXIS, AXIS)
+    parent = np.exp(-(px**2 + py**2) / (2 * 0.03**2))
+    rng = np.random.default_rng([9, 0])
+    sparse = rng.poisson(2000 * parent / parent.sum())
+    obs = measure(sparse.astype(float), AXIS, AXIS, counts=True)
+    assert np.isnan(obs["dark_fringe"].error)
+    assert obs["bright_area"].error > 0
+    wide = np.exp(-(px**2 + py**2) / (2 * 0.08**2))
+    rich = np.round(wide / wide.min() * 20)  # >= 20 counts in every pixel
+    assert np.isfinite(measure(rich, AXIS, AXIS, counts=True)["dark_fringe"].error)

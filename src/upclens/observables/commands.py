@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _format(value: float, error: float | None) -> str:
     if error is None:
         return f"{value: .6g}"
+    if math.isnan(error):
+        return f"{value: .6g} +- ?   (too few counts in the darkest pixels for an error)"
     if error == 0:
         return f"{value: .6g} +- 0   (no spread in the resamplings: too few counts)"
     sig = f"   ({value / error:+.1f} sigma)"

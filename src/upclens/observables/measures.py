@@ -31,6 +31,9 @@ from upclens.observables.uncertainties import (
 
 DEFAULT_WINDOWS: tuple[tuple[float, float], ...] = ((0.0, 0.05), (0.14, 0.16))
 HARMONICS: tuple[int, ...] = (1, 2, 3, 4)
+# Below this mean count in the darkest pixels the bootstrap of observed counts underestimates the
+# dark-fringe error (empty pixels resample to empty); the error is then NaN (undetermined).
+MIN_DARK_COUNTS = 10.0
 
 
 def window_label(lo: float, hi: float) -> str:
@@ -45,7 +48,8 @@ def vn_name(n: int, lo: float, hi: float) -> str:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One observable: ``value`` and its 1-sigma statistical ``error`` (None for exact images)."""
+    """One observable: ``value`` and its 1-sigma statistical ``error`` (None for exact images, NaN
+    where the counts cannot determine it)."""
 
     value: float
     error: float | None = None
@@ -219,6 +223,12 @@ class ImageMeasurer:
         return np.stack([bright_area(stack, self.geometry.pixel_area),
                          dark_fringe(stack, self.dark_region, s.dark_fraction)], axis=-1)
 
+    def _darkest_counts(self, counts: np.ndarray) -> float:
+        """Mean count of the pixels that make the dark-fringe average."""
+        values = counts[self.dark_region]
+        k = max(1, math.ceil(self.settings.dark_fraction * values.size))
+        return float(np.partition(values, k - 1)[:k].mean())
+
     def __call__(self, intensity: np.ndarray, n_events: float | None = None,
                  counts: bool = False) -> Observables:
         """Observables of ``intensity[iy, ix]``; uncertainties as in :func:`measure`."""
@@ -228,6 +238,9 @@ class ImageMeasurer:
         out: dict[str, Measurement] = {}
         value = self._rough(img[None])[0]
         boot = None if n is None else poisson_bootstrap(self._rough, n, s.n_boot, s.seed)
+        if boot is not None and counts and self._darkest_counts(n) < MIN_DARK_COUNTS:
+            # Observed zero counts resample to zero: the spread would be underestimated.
+            boot[1] = math.nan
         for j, name in enumerate(("bright_area", "dark_fringe")):
             out[name] = Measurement(float(value[j]), None if boot is None else float(boot[j]))
         for name, (w, a) in self.smooth.items():

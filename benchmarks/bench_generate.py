@@ -8,7 +8,8 @@
    and the start-up time of 2 worker processes.
 2. Peak memory while writing ``--n-memory`` images (default 20000) of 64x64 pixels with fast
    physics (linear profile, uniform flux, exact average: the closed multipole form), 2 workers:
-   the peak resident memory of the writing process and of the largest worker.
+   the peak resident memory of the writing process and of the largest worker (sampled every
+   0.2 s with psutil; run with --skip-speed so that the writer's peak is that of the writing).
 
 Usage: python benchmarks/bench_generate.py [--n 64] [--n-memory 20000] [--skip-memory]
 """
@@ -16,6 +17,7 @@ Usage: python benchmarks/bench_generate.py [--n 64] [--n-memory 20000] [--skip-m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -70,17 +72,52 @@ def overhead(n: int, folder: Path) -> dict[str, float]:
             "overhead_ms_per_img": 1e3 * (one - bare) / n, "two_worker_startup_s": start}
 
 
+class _PeakSampler:
+    """Samples the resident memory of this process and of its child processes (psutil)."""
+
+    def __init__(self, period: float = 0.2) -> None:
+        import threading
+
+        self.period = period
+        self.writer = 0
+        self.worker = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            self.writer = max(self.writer, me.memory_info().rss)
+            for child in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    self.worker = max(self.worker, child.memory_info().rss)
+            self._stop.wait(self.period)
+
+    def __enter__(self) -> _PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def memory(n: int, folder: Path) -> dict[str, float]:
     """Peak resident memory (MiB) of the writer and of the largest worker for n images."""
     from upclens.data import load_config
 
     cfg = load_config(overrides=FAST)
-    t = _generate(cfg, n, 2, folder, 2, "memory.h5")
+    with _PeakSampler() as peak:
+        t = _generate(cfg, n, 2, folder, 2, "memory.h5")
     size = (folder / "memory.h5").stat().st_size
     return {"n": n, "seconds": t, "img_per_s": n / t,
-            "writer_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "worker_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-            "file_mib": size / 2**20, "raw_image_mib": n * 64 * 64 * 4 / 2**20}
+            "writer_peak_rss_mib": peak.writer / 2**20,
+            "writer_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "worker_peak_rss_mib": peak.worker / 2**20,
+            "file_mib": size / 2**20, "raw_image_mib": n * 64 * 64 * 4 / 2**20,
+            "load_average_1min": os.getloadavg()[0]}
 
 
 def main() -> None:

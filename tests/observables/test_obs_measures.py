@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from upclens.errors import ParameterError
 from upclens.observables import ImageMeasurer, ObservableSettings, measure
@@ -144,3 +146,19 @@ def test_bad_settings_are_rejected() -> None:
         ObservableSettings(subpixels=2.5)
     with pytest.raises(ParameterError, match="dark_region"):
         ImageMeasurer(AXIS, AXIS, settings=ObservableSettings(dark_region=(0.5, 0.6)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), b_angle=st.floats(-3.0, 3.0),
+       subpixels=st.sampled_from([1, 3, 8]), pixels=st.sampled_from([16, 17, 24]))
+def test_any_image_even_under_p_to_minus_p_has_no_odd_harmonics(seed, b_angle, subpixels,
+                                                                pixels) -> None:
+    axis = (np.arange(pixels) + 0.5 - pixels / 2) * 0.4 / pixels
+    raw = np.random.default_rng([seed, 0]).random((pixels, pixels))
+    even = raw + raw[::-1, ::-1]
+    obs = measure(even, axis, axis, b_angle=b_angle,
+                  settings=ObservableSettings(subpixels=subpixels))
+    for key in ("v1[0-0.05]", "v3[0-0.05]", "v1[0.14-0.16]", "v3[0.14-0.16]"):
+        assert abs(obs[key].value) < 1e-12, key
+    assert 0.0 <= obs["low_pt_ratio"].value <= 1.0
+    assert 0.0 <= obs["dark_fringe"].value <= 1.0

@@ -93,7 +93,9 @@ class PixelGeometry:
         pt, phi = self._samples
         inside = (pt >= lo) & (pt < hi)
         weight = inside.mean(axis=2)
-        summed = np.where(inside, np.cos(n * phi), 0.0).sum(axis=2)
+        # A sample exactly at p = 0 has no azimuth; as the centre of a pixel symmetric about the
+        # origin it stands for a region over which cos n phi averages to zero.
+        summed = np.where(inside & (pt > 0.0), np.cos(n * phi), 0.0).sum(axis=2)
         count = inside.sum(axis=2)
         c = np.divide(summed, count, out=np.zeros_like(summed), where=count > 0)
         return weight, c

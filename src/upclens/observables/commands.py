@@ -160,6 +160,9 @@ def _observables(args: argparse.Namespace) -> int:
     summary = {}
     sys.stdout.write(f"{table.values.shape[0]} images of {path} "
                      f"({'event counts' if table.meta['counts'] else 'exact images'})\n")
+    if table.meta["config"].get("physics", {}).get("b_direction") == "random":
+        sys.stdout.write("note: the direction of b is random in this dataset; phi is measured "
+                         "from px and the v_n average out\n")
     sys.stdout.write(f"{'observable':<18} {'mean':>12} {'sd':>11} {'median error':>13}\n")
     for j, name in enumerate(table.names):
         col, err = table.values[:, j], table.errors[:, j]

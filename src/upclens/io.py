@@ -11,6 +11,16 @@ from pathlib import Path
 from upclens.errors import ParameterError
 
 
+def _read_umask() -> int:
+    """The process umask (read once, at import: setting it is not thread-safe)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def check_writable(path: str | os.PathLike[str], name: str = "out",
                    make_parents: bool = False) -> Path:
     """Return ``path`` as a Path if it can be written: its folder exists (or, with
@@ -44,6 +54,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
         raise ParameterError("out", str(path), f"cannot be written ({exc.strerror})") from None
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
     try:
         yield tmp_path
         os.replace(tmp_path, target)

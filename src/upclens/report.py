@@ -27,6 +27,7 @@ td:first-child, th:first-child { text-align: left; }
 figure { display: inline-block; margin: .6em; vertical-align: top; max-width: 100%; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: .88em; color: #555; max-width: 520px; }
+pre { background: #f6f6fa; padding: .6em; overflow-x: auto; font-size: .85em; }
 .note { color: #555; font-size: .9em; }
 nav a { margin-right: 1em; }
 """
@@ -42,6 +43,11 @@ class Section:
     def text(self, paragraph: str) -> Section:
         """Add a paragraph (plain text; escaped)."""
         self.blocks.append(("text", paragraph))
+        return self
+
+    def code(self, text: str) -> Section:
+        """Add a preformatted block (configuration files, commands)."""
+        self.blocks.append(("code", text))
         return self
 
     def table(self, rows: list[dict[str, Any]], columns: list[str] | None = None) -> Section:
@@ -99,6 +105,8 @@ class Report:
 def _render_block(kind: str, value: Any) -> str:
     if kind == "text":
         return f"<p>{html.escape(value)}</p>"
+    if kind == "code":
+        return f"<pre>{html.escape(value)}</pre>"
     if kind == "table":
         rows, columns = value
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)

@@ -1,0 +1,157 @@
+"""Assemble the study's report (one self-contained HTML page) and metrics.json from the stage
+results; nothing here recomputes physics or metrics, it only reads what the stages wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from upclens import __version__
+from upclens.io import atomic_path
+from upclens.report import Report
+
+Results = dict[str, dict[str, Any]]
+
+_CAPTIONS = {
+    "crb_versus_n": "Cramer-Rao bound of beta2, beta3 and Delta r_np against the number of "
+                    "J/psi (multinomial over pixels, exact orientation average as parent "
+                    "distribution); dashed: with the protons' R and a priors marginalised.",
+    "alice_tspectrum": "Coherent J/psi dsigma/d|t| of Pb208 at 5.02 TeV against ALICE "
+                       "(shape, free normalisation).",
+    "ratio_maps": "Physics ratio maps from the simulator (exact orientation averages).",
+}
+
+
+def example_images(out: Path, test_path: Path, folder: Path) -> list[Path]:
+    """Figures of two test images (without and with skin), linear and log colour scale."""
+    import numpy as np
+
+    from upclens import plots
+    from upclens.data import read_dataset
+
+    images, labels, meta = read_dataset(test_path, indices=np.arange(min(64, _n_rows(test_path))))
+    skin = np.asarray(labels["skin"])
+    picks = [int(np.argmin(skin)), int(np.argmax(skin))]
+    px, py = np.asarray(meta["px"]), np.asarray(meta["py"])
+    extent = [px[0] - (px[1] - px[0]) / 2, px[-1] + (px[1] - px[0]) / 2,
+              py[0] - (py[1] - py[0]) / 2, py[-1] + (py[1] - py[0]) / 2]
+    plt = plots._pyplot()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for scale in ("linear", "log"):
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+        for ax, k in zip(axes, picks, strict=True):
+            img = images[k] / images[k].max()
+            shown = np.log10(np.maximum(img, 1e-6)) if scale == "log" else img
+            m = ax.imshow(shown, origin="lower", extent=extent, cmap="inferno")
+            ax.set_xlabel(r"$p_x$ (GeV)")
+            ax.set_ylabel(r"$p_y$ (GeV)")
+            ax.set_title(rf"$\beta_2$={labels['beta2'][k]:.3f}, $\beta_3$={labels['beta3'][k]:.3f}"
+                         rf", $\Delta r_{{np}}$={labels['delta_rnp'][k]:.2f} fm", fontsize=9)
+            fig.colorbar(m, ax=ax, label="log10 I/I_max" if scale == "log" else "I/I_max")
+        path = folder / f"examples_{scale}.png"
+        plots.save_figure(fig, str(path))
+        paths.append(path)
+    return paths
+
+
+def _n_rows(path: Path) -> int:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return int(f["images"].shape[0])
+
+
+def headline(results: Results) -> dict[str, Any]:
+    """The numbers a reader looks for first."""
+    metrics = results.get("evaluate", {}).get("metrics", {})
+    out: dict[str, Any] = {}
+    for name, values in metrics.get("targets", {}).items():
+        if isinstance(values, dict):
+            out[f"r2_{name}"] = values.get("r2")
+            out[f"rmse_{name}"] = values.get("rmse")
+            out[f"coverage68_{name}"] = values.get("coverage_68")
+    skin = metrics.get("skin", {})
+    if isinstance(skin, dict):
+        out["skin_accuracy"] = skin.get("accuracy")
+        out["skin_roc_auc"] = skin.get("roc_auc")
+    alice = results.get("physics_checks", {}).get("alice")
+    if alice:
+        out["alice_pb208_chi2_per_ndf"] = alice["chi2"] / alice["ndf"]
+    return out
+
+
+def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, Any],
+                 total_seconds: float) -> dict[str, Any]:
+    """Write ``report.html`` and ``metrics.json`` into ``out``; returns the metrics."""
+    heads = headline(results)
+    timing = {name: round(float(r.get("seconds", 0.0)), 2) for name, r in results.items()}
+    metrics = {"upclens_version": __version__, "plan": plan, "headline": heads,
+               "timing_s": timing, "total_seconds_this_call": round(total_seconds, 2),
+               "stages": {name: {k: v for k, v in r.items() if k not in ("files",)}
+                          for name, r in results.items()}}
+    with atomic_path(out / "metrics.json", suffix=".json") as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, default=str))
+
+    rep = Report(f"upclens study: {plan['name']} preset",
+                 lead=("Coherent J/psi photoproduction in ultra-peripheral collisions as a "
+                       "femtometre double slit; a multi-task ResNet reads beta2, beta3 and the "
+                       f"neutron skin from the (px, py) image.  upclens {__version__}."))
+    sec = rep.section("Headline numbers")
+    sec.table([{"quantity": k, "value": v} for k, v in heads.items()])
+    sec = rep.section("Configuration")
+    sec.text("Dataset configuration (accepted by `upclens generate --config`):")
+    sec.code(config_toml)
+    sec.text("Run plan: " + json.dumps(plan))
+    examples = results.get("generate", {}).get("examples", [])
+    if examples:
+        sec = rep.section("Example images")
+        for path in examples:
+            sec.figure(out / path, "Test images without (left) and with (right) neutron skin, "
+                       + ("log" if "log" in path else "linear") + " colour scale.")
+    _figures(rep.section("Physics ratio maps"), out, results, "explain", "ratios/")
+    sec = rep.section("Network accuracy on the held-out test split")
+    ev = results.get("evaluate", {}).get("metrics", {})
+    sec.table([{"target": k, **{m: v.get(m) for m in ("r2", "rmse", "mae", "coverage_68",
+                                                        "coverage_95")}}
+               for k, v in ev.get("targets", {}).items() if isinstance(v, dict)])
+    if isinstance(ev.get("skin"), dict):
+        sec.table([{"skin class": k, "value": v} for k, v in ev["skin"].items()
+                   if not isinstance(v, list | dict)])
+    _figures(sec, out, results, "evaluate", "evaluate/")
+    sec = rep.section("Information limit")
+    info = results.get("information", {})
+    sec.text("sigma_CRB at the reference point " + json.dumps(info.get("point", {}))
+             + "; the network's test RMSE on the idealised images of this study: "
+             + json.dumps(info.get("network_rmse", {})))
+    sec.table(info.get("table", []))
+    for note in info.get("notes", []):
+        sec.text(str(note))
+    _figures(sec, out, results, "information", "information/")
+    sec = rep.section("Where the network looks (Prediction Difference Analysis)")
+    shares = results.get("explain", {}).get("summary", {}).get("region_shares", {})
+    if isinstance(shares, dict) and shares:
+        sec.table([{"task": k, **v} for k, v in shares.items() if isinstance(v, dict)])
+    _figures(sec, out, results, "explain", "explain/")
+    sec = rep.section("Observables and their sensitivity")
+    _figures(sec, out, results, "observables", "observables/")
+    sec = rep.section("Physics check against data")
+    alice = results.get("physics_checks", {}).get("alice")
+    if alice:
+        sec.text(f"Pb208 at 5.02 TeV vs ALICE: chi2/ndf = {alice['chi2']:.1f}/{alice['ndf']} "
+                 f"(shape only, fitted scale {alice['scale']:.3g}).")
+    _figures(sec, out, results, "physics_checks", "physics/")
+    sec = rep.section("Timing")
+    sec.table([{"stage": k, "seconds": v,
+                "skipped (already complete)": results[k].get("skipped", False)}
+               for k, v in timing.items()])
+    rep.write(out / "report.html")
+    return metrics
+
+
+def _figures(sec: Any, out: Path, results: Results, stage: str, prefix: str) -> None:
+    for path in results.get(stage, {}).get("files", []):
+        if path.startswith(prefix) and path.endswith(".png"):
+            stem = Path(path).stem
+            sec.figure(out / path, _CAPTIONS.get(stem, stem.replace("_", " ")))

@@ -1,0 +1,65 @@
+"""What ``upclens run`` does at each size: the dataset size and split, the training settings and
+the sizes of the explanation and information studies.  The physics lives in the dataset config
+(TOML, the same file ``upclens generate --config`` reads); the plan only sets how much of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from upclens.errors import check_choice
+
+
+def _small_training() -> dict[str, Any]:
+    return {"epochs": 14, "batch_size": 64, "lr": 3.0e-3, "patience": 14}
+
+
+def _paper_training() -> dict[str, Any]:
+    return {"width": 32, "blocks": (2, 2, 2), "head": 256, "epochs": 40, "batch_size": 128,
+            "lr": 2.0e-3, "patience": 8}
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Sizes of one study.
+
+    n_images: images generated (then split by ``fractions`` into train / validation / test).
+    training: overrides of :class:`upclens.learn.TrainSettings`.  explain_images: test images
+    with PDA heatmaps.  reference_point: (beta2, beta3, Delta r_np in fm) of the information-limit
+    panel.  n_events: J/psi counts of that panel.
+    """
+
+    name: str
+    n_images: int
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    training: dict[str, Any] = field(default_factory=_small_training)
+    explain_images: int = 8
+    reference_point: tuple[float, float, float] = (0.15, 0.15, 0.1)
+    n_events: tuple[float, ...] = (1e3, 1e4, 1e5, 1e6)
+    seed: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (for metrics.json and the report)."""
+        return {"name": self.name, "n_images": self.n_images, "fractions": list(self.fractions),
+                "training": dict(self.training), "explain_images": self.explain_images,
+                "reference_point": list(self.reference_point),
+                "n_events": list(self.n_events), "seed": self.seed}
+
+
+PRESETS: dict[str, RunPlan] = {
+    # The embedded default: the seed's setting at a size that finishes on 2 cores in minutes.
+    "small": RunPlan("small", n_images=6000),
+    # The full-size study behind the learning targets.
+    "paper": RunPlan("paper", n_images=25000, training=_paper_training(), explain_images=32),
+}
+
+
+def plan_for(preset: str, seed: int | None = None, n_images: int | None = None) -> RunPlan:
+    """The preset's plan with optional overrides of the seed and the number of images."""
+    check_choice("preset", preset, tuple(PRESETS))
+    plan = PRESETS[preset]
+    if seed is not None:
+        plan = replace(plan, seed=seed)
+    if n_images is not None:
+        plan = replace(plan, n_images=n_images)
+    return plan

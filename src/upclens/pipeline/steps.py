@@ -1,0 +1,160 @@
+"""The stages of ``upclens run``: generate -> train -> evaluate -> information limit -> explain
+-> observables -> physics checks -> report.  Each is a thin call of the package's API that
+writes into its own sub-folder of the output folder."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from upclens.data.config import DatasetConfig
+from upclens.pipeline.page import example_images
+from upclens.pipeline.plan import RunPlan
+from upclens.pipeline.stages import Stage
+
+Results = dict[str, dict[str, Any]]
+
+
+def _rel(out: Path, path: str | Path) -> str:
+    return str(Path(path).resolve().relative_to(out.resolve()))
+
+
+def _pngs(out: Path, folder: Path) -> list[str]:
+    return sorted(_rel(out, p) for p in folder.glob("*.png"))
+
+
+def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = True
+                 ) -> list[Stage]:
+    """The stages of one study into folder ``out``."""
+
+    def generate(_: Results) -> dict[str, Any]:
+        from upclens.data import generate_dataset, split_dataset
+
+        data = out / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        full = generate_dataset(cfg, plan.n_images, plan.seed, data / "images.h5",
+                                progress=progress)
+        parts = split_dataset(full, data, plan.fractions, seed=plan.seed)
+        examples = example_images(out, parts["test"], out / "examples")
+        return {"files": [_rel(out, p) for p in (full, *parts.values(), *examples)],
+                "parts": {k: _rel(out, p) for k, p in parts.items()}, "n_images": plan.n_images,
+                "examples": [_rel(out, p) for p in examples]}
+
+    def train(res: Results) -> dict[str, Any]:
+        from upclens.learn import TrainSettings
+        from upclens.learn import train as train_model
+
+        parts = res["generate"]["parts"]
+        run_dir = out / "model"
+        settings = replace(TrainSettings(), seed=plan.seed, **plan.training)
+        resume = (run_dir / "checkpoint.pt").exists()
+        train_model(out / parts["train"], out / parts["val"], run_dir, settings, resume=resume,
+                    progress=progress)
+        return {"files": [_rel(out, p) for p in run_dir.glob("model*.pt")] or ["model"],
+                "run_dir": "model"}
+
+    def evaluate(res: Results) -> dict[str, Any]:
+        from upclens.learn import evaluate as evaluate_model
+
+        folder = out / "evaluate"
+        metrics = evaluate_model(out / res["train"]["run_dir"],
+                                 out / res["generate"]["parts"]["test"], folder)
+        return {"files": ["evaluate/metrics.json", *_pngs(out, folder)],
+                "metrics": _strip_paths(metrics)}
+
+    def information(res: Results) -> dict[str, Any]:
+        from upclens.information import InformationSettings, crb_versus_n, plot_crb_versus_n
+
+        folder = out / "information"
+        folder.mkdir(parents=True, exist_ok=True)
+        ph, im = cfg.physics, cfg.image
+        settings = InformationSettings.build(
+            ph.nucleus, b=ph.b, b_direction=ph.b_direction, b_magnitude=ph.b_magnitude,
+            sqrt_snn=ph.sqrt_snn, pixels=im.pixels, pmax=im.pmax,
+            incoherent_fraction=im.incoherent_fraction, smearing=im.smearing,
+            skin_type=ph.skin_type)
+        point = dict(zip(("beta2", "beta3", "delta_rnp"), plan.reference_point, strict=True))
+        known = crb_versus_n(point, settings, plan.n_events)
+        marginal = crb_versus_n(point, settings, plan.n_events, nuisances=("R", "a"))
+        rmse = {k: v["rmse"] for k, v in res["evaluate"]["metrics"].get("targets", {}).items()
+                if isinstance(v, dict) and "rmse" in v}
+        plot_crb_versus_n([("protons known", known), ("R, a priors", marginal)],
+                          path=str(folder / "crb_versus_n.png"))
+        rows = []
+        for k, n in enumerate(known["n_events"]):
+            row: dict[str, Any] = {"N J/psi": int(n)}
+            for name in ("beta2", "beta3", "delta_rnp"):
+                row[f"sigma {name}"] = float(known["sigma_crb"][name][k])
+                row[f"sigma {name} (R, a priors)"] = float(marginal["sigma_crb"][name][k])
+            rows.append(row)
+        return {"files": ["information/crb_versus_n.png"], "point": point, "table": rows,
+                "network_rmse": rmse, "notes": known["notes"]}
+
+    def explain(res: Results) -> dict[str, Any]:
+        from upclens.explain import ratios
+        from upclens.explain.run import explain as explain_model
+
+        folder = out / "explain"
+        summary = explain_model(out / res["train"]["run_dir"],
+                                out / res["generate"]["parts"]["test"], folder,
+                                n_images=plan.explain_images, seed=plan.seed)
+        ratio = ratios.ratio_maps(cfg.physics.nucleus, out / "ratios",
+                                  skin_type=cfg.physics.skin_type)
+        return {"files": ["explain/explain.json", *_pngs(out, folder),
+                          *_pngs(out, out / "ratios")],
+                "summary": _strip_arrays(summary), "ratios": _strip_arrays(ratio)}
+
+    def observables(res: Results) -> dict[str, Any]:
+        from upclens.observables.sensitivity import sensitivity
+
+        folder = out / "observables"
+        result = sensitivity(out / res["generate"]["parts"]["test"], folder)
+        return {"files": _pngs(out, folder), "sensitivity": _strip_arrays(result)}
+
+    def physics_checks(_: Results) -> dict[str, Any]:
+        from upclens.pipeline.checks import alice_comparison
+
+        folder = out / "physics"
+        folder.mkdir(parents=True, exist_ok=True)
+        fit = alice_comparison(folder)
+        return {"files": _pngs(out, folder), "alice": fit}
+
+    return [
+        Stage("generate", generate, "simulated images (HDF5) and the train/val/test split"),
+        Stage("train", train, "the multi-task ResNet"),
+        Stage("evaluate", evaluate, "accuracy on the held-out test split"),
+        Stage("information", information, "Cramer-Rao bound against the number of J/psi"),
+        Stage("explain", explain, "PDA heatmaps and physics ratio maps"),
+        Stage("observables", observables, "observables and their sensitivity"),
+        Stage("physics_checks", physics_checks, "model against the ALICE coherent spectrum"),
+    ]
+
+
+def _strip_paths(value: Any) -> Any:
+    """Drop absolute file paths from a result (they are listed as files instead)."""
+    if isinstance(value, dict):
+        return {k: _strip_paths(v) for k, v in value.items()
+                if not (isinstance(v, str) and v.startswith("/"))}
+    return _strip_arrays(value)
+
+
+def _strip_arrays(value: Any) -> Any:
+    """JSON-friendly copy: arrays of more than 64 values are left out, floats kept finite."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _strip_arrays(v) for k, v in value.items()
+                if not (isinstance(v, np.ndarray) and v.size > 64)}
+    if isinstance(value, list | tuple):
+        return [_strip_arrays(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -22,6 +22,7 @@ from upclens.observables.measures import ObservableSettings
 from upclens.observables.stats import linear_fit, pearson, spearman
 from upclens.observables.table import (
     ObservableTable,
+    json_ready,
     measure_dataset,
     write_json,
     write_table_csv,
@@ -135,7 +136,8 @@ def sensitivity(dataset_path: str | os.PathLike[str], out_dir: str | os.PathLike
                 indices: np.ndarray | None = None) -> dict[str, Any]:
     """Measure every image of ``dataset_path`` and write the sensitivity study to ``out_dir``:
     observables.csv (per image), sensitivity.csv / .json / .md (the table) and, with ``plots``,
-    sensitivity.png (each observable against each parameter).  Returns the result dict."""
+    sensitivity.png (each observable against each parameter).  Returns the result dict of
+    :func:`sensitivity_table` plus source, counts and files, JSON-ready (NaN as None)."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -157,4 +159,4 @@ def sensitivity(dataset_path: str | os.PathLike[str], out_dir: str | os.PathLike
         sensitivity_figure(table, result, out / "sensitivity.png")
         files.append("sensitivity.png")
     result["files"] = files
-    return result
+    return json_ready(result)

@@ -112,19 +112,19 @@ def write_table_csv(table: ObservableTable, path: str | os.PathLike[str]) -> Non
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     """Write ``data`` as indented JSON atomically (NaN written as null)."""
-    text = json.dumps(_clean(data), indent=2, sort_keys=False)
+    text = json.dumps(json_ready(data), indent=2, sort_keys=False)
     with atomic_path(path, suffix=".json") as tmp:
         tmp.write_text(text + "\n")
 
 
-def _clean(x: Any) -> Any:
+def json_ready(x: Any) -> Any:
     """JSON-safe copy: NumPy scalars and arrays to Python, NaN/inf to None."""
     if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {str(k): json_ready(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
+        return [json_ready(v) for v in x]
     if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
+        return json_ready(x.tolist())
     if isinstance(x, np.generic):
         x = x.item()
     if isinstance(x, float) and not np.isfinite(x):

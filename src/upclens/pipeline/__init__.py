@@ -14,18 +14,20 @@ from typing import Any
 
 from upclens.errors import ParameterError
 from upclens.io import atomic_path, check_writable
+from upclens.pipeline.plan import RunPlan
 
-__all__ = ["register", "run_study"]
+__all__ = ["RunPlan", "register", "run_study"]
 
 
 def run_study(out: str | Path, config: str | Path | None = None, preset: str = "small",
               seed: int | None = None, n_images: int | None = None,
-              progress: bool = True) -> dict[str, Any]:
+              progress: bool = True, plan: RunPlan | None = None) -> dict[str, Any]:
     """Run (or continue) the study into folder ``out``; returns metrics.json as a dict.
 
     config: a dataset config TOML (None: the shipped default, the seed's setting).  preset:
     'small' (the embedded default, minutes on 2 cores) or 'paper' (the full-size study).
-    A folder holding a study made with another configuration is refused.
+    A folder holding a study made with another configuration is refused.  ``plan``: a
+    custom :class:`RunPlan` instead of the preset (sizes for tests and studies of one's own).
     """
     from upclens.data import config_to_toml, load_config
     from upclens.pipeline.page import write_report
@@ -36,7 +38,8 @@ def run_study(out: str | Path, config: str | Path | None = None, preset: str = "
     out = Path(out)
     check_writable(out / "config.toml", "out", make_parents=True)
     cfg = load_config(config)
-    plan = plan_for(preset, seed=seed, n_images=n_images)
+    if plan is None:
+        plan = plan_for(preset, seed=seed, n_images=n_images)
     toml_text = config_to_toml(cfg)
     _claim_folder(out, toml_text, plan.to_dict())
     t0 = time.perf_counter()

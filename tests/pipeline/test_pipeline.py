@@ -1,0 +1,161 @@
+"""The main job end to end on a tiny study: every stage runs, the report renders in a browser,
+finished stages are skipped, and a run killed during training resumes to the same result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from browser import browser_skip_reason, check_page
+from upclens.pipeline import RunPlan, run_study
+from upclens.pipeline.stages import Stage, completed, run_stages
+
+TINY_CONFIG = """
+schema_version = 1
+[physics]
+nucleus = "Zr96"
+[image]
+pixels = 16
+pmax = 0.2
+orientations = 8
+[run]
+chunk_size = 16
+workers = 1
+"""
+TINY_TRAINING = {"width": 4, "blocks": (1,), "head": 16, "epochs": 3, "batch_size": 16,
+                 "patience": 3}
+
+
+def tiny_plan(epochs: int = 3) -> RunPlan:
+    return RunPlan("tiny", n_images=96, training={**TINY_TRAINING, "epochs": epochs,
+                                                   "patience": epochs},
+                   explain_images=1, n_events=(1e3, 1e5))
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("study")
+    config = folder / "tiny.toml"
+    config.write_text(TINY_CONFIG)
+    out = folder / "out"
+    metrics = run_study(out, config, plan=tiny_plan(), progress=False)
+    return out, config, metrics
+
+
+def test_stage_runner_skips_finished_stages_and_redoes_missing_files(tmp_path):
+    calls: list[str] = []
+
+    def make(name: str):
+        def run(_):
+            calls.append(name)
+            (tmp_path / f"{name}.txt").write_text(name)
+            return {"files": [f"{name}.txt"]}
+        return run
+
+    stages = [Stage("a", make("a")), Stage("b", make("b"))]
+    run_stages(tmp_path, stages, progress=False)
+    assert calls == ["a", "b"]
+    res = run_stages(tmp_path, stages, progress=False)
+    assert calls == ["a", "b"]
+    assert res["a"]["skipped"] and res["b"]["skipped"]  # noqa: PT018
+    (tmp_path / "b.txt").unlink()
+    assert completed(tmp_path, "b") is None
+    run_stages(tmp_path, stages, progress=False)
+    assert calls == ["a", "b", "b"]
+
+
+def test_tiny_study_writes_every_part(tiny_study):
+    out, _, metrics = tiny_study
+    for name in ("report.html", "metrics.json", "config.toml", "evaluate/metrics.json",
+                 "information/crb_versus_n.png", "explain/explain.json",
+                 "ratios/ratio_maps.png", "physics/alice_tspectrum.png"):
+        assert (out / name).exists(), name
+    heads = metrics["headline"]
+    for key in ("r2_beta2", "r2_beta3", "skin_accuracy", "alice_pb208_chi2_per_ndf"):
+        assert key in heads
+    assert set(metrics["timing_s"]) == {"generate", "train", "evaluate", "information",
+                                        "explain", "observables", "physics_checks"}
+    assert json.loads((out / "metrics.json").read_text())["headline"] == heads
+
+
+def test_written_config_is_accepted_by_generate(tiny_study):
+    from upclens.data import load_config
+
+    out, config, _ = tiny_study
+    assert load_config(out / "config.toml") == load_config(config)
+
+
+def test_second_call_skips_everything_and_other_config_is_refused(tiny_study, tmp_path):
+    from upclens.errors import ParameterError
+
+    out, config, _ = tiny_study
+    t0 = time.perf_counter()
+    metrics = run_study(out, config, plan=tiny_plan(), progress=False)
+    assert time.perf_counter() - t0 < 30
+    assert all(s["skipped"] for s in metrics["stages"].values())
+    other = tmp_path / "other.toml"
+    other.write_text(TINY_CONFIG.replace("orientations = 8", "orientations = 4"))
+    with pytest.raises(ParameterError, match=r"different config\.toml"):
+        run_study(out, other, plan=tiny_plan(), progress=False)
+
+
+def test_report_renders_in_chromium(tiny_study):
+    reason = browser_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    out, _, _ = tiny_study
+    seen = check_page(out / "report.html", out / "report_screenshot.png")
+    assert seen.console_errors == []
+    assert seen.page_errors == []
+    assert seen.n_images >= 8
+    assert seen.broken_images == []
+
+
+_DRIVER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from pipeline.test_pipeline import tiny_plan
+from upclens.pipeline import run_study
+run_study(Path({out!r}), {config!r}, plan=tiny_plan(epochs=6), progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_study_killed_during_training_resumes_to_the_same_metrics(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_CONFIG)
+    tests = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def driver(out: Path) -> list[str]:
+        return [sys.executable, "-c", _DRIVER.format(tests=tests, out=str(out),
+                                                       config=str(config))]
+
+    ref = tmp_path / "ref"
+    subprocess.run(driver(ref), check=True, env=env, capture_output=True)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(driver(out), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    checkpoint = out / "model" / "checkpoint.pt"
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before its first checkpoint"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "stages" / "train.json").exists()
+    generated = (out / "stages" / "generate.json").stat().st_mtime_ns
+    subprocess.run(driver(out), check=True, env=env, capture_output=True)
+    assert (out / "stages" / "generate.json").stat().st_mtime_ns == generated
+    a = json.loads((ref / "evaluate" / "metrics.json").read_text())
+    b = json.loads((out / "evaluate" / "metrics.json").read_text())
+    for key in ("targets", "skin"):
+        assert a[key] == b[key]

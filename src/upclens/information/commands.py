@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="b along px, or averaged over its direction (default fixed)")
     r.add_argument("--b-magnitude", default="fixed", choices=("fixed", "upc"),
                    help="|b| fixed at --b, or from the UPC distribution (default fixed)")
+    r.add_argument("--b-weights", default="physical", choices=("physical", "frozen"),
+                   help="with --b-magnitude upc: the |b| weights move with the parameters "
+                        "(physical, default) or are held at the point's values (frozen)")
     r.add_argument("--sqrt-snn", type=_number, default=200.0, help="GeV (default 200)")
     r.add_argument("--pixels", type=_integer, default=64, help="bins per axis (default 64)")
     r.add_argument("--pmax", type=_number, default=0.2, help="window half-width, GeV (0.2)")
@@ -101,7 +104,7 @@ def _fisher(args: argparse.Namespace) -> int:
         args.nucleus, b=args.b, b_direction=args.b_direction, b_magnitude=args.b_magnitude,
         sqrt_snn=args.sqrt_snn, pixels=args.pixels, pmax=args.pmax,
         incoherent_fraction=args.background, smearing=args.smearing,
-        likelihood=args.likelihood, skin_type=args.skin_type,
+        likelihood=args.likelihood, skin_type=args.skin_type, b_weights=args.b_weights,
         switches=ModelSwitches(sigma_vn_scale=args.sigma_vn_scale))
     point = {"beta2": args.beta2, "beta3": args.beta3, "delta_rnp": args.delta_rnp,
              "R": args.radius, "a": args.diffuseness}

@@ -85,7 +85,7 @@ def fisher_matrix(point: Mapping[str, float],
     full = _full_point(point, s, names)
     if model is None or model.settings != s:
         model = shared_model(s)
-    if s.likelihood == "poisson":
+    if s.likelihood == "poisson" or s.b_weights == "frozen":
         model.set_reference(full)
     return fisher_from_model(model, full, pars, n_events, priors, s.likelihood,
                              step_scale=scale, check_step=check_step)

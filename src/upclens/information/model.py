@@ -30,6 +30,7 @@ from upclens.physics.nucleus import (
 from upclens.physics.numerics import Numerics
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
 
+B_WEIGHTS = ("physical", "frozen")
 SHAPE_PARAMETERS = ("beta2", "beta3", "delta_rnp")
 NUISANCE_PRIORS = {"R": 0.02, "a": 0.01, "sigma_vn_scale": 0.2}
 """Default Gaussian prior widths of the nuisances: the protons' Woods-Saxon R and a (fm) and
@@ -55,7 +56,9 @@ class InformationSettings:
     incoherent_fraction: incoherent share of the events in the window.  smearing: Gaussian pT
     resolution (GeV) on px and py.  likelihood: 'multinomial' (N in the window given, the
     default) or 'poisson' (normalisation known: the coherent yield's parameter dependence adds
-    information).
+    information).  b_weights (UPC |b| only): 'physical', the engine's |b| average, whose
+    weights move with the parameters (hadronic veto P_noHad(b), per-|b| yields), or 'frozen',
+    the weights of the reference point held fixed (no information from the |b| distribution).
     """
 
     nucleus: str = "Zr96"
@@ -67,12 +70,14 @@ class InformationSettings:
     incoherent_fraction: float = 0.0
     smearing: float = 0.0
     likelihood: str = "multinomial"
+    b_weights: str = "physical"
 
     def __post_init__(self) -> None:
         check_choice("skin_type", self.skin_type, ("halo", "skin"))
         check_range("incoherent_fraction", self.incoherent_fraction, 0.0, 1.0, hi_open=True)
         check_range("smearing", self.smearing, 0.0, 1.0)
         check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        check_choice("b_weights", self.b_weights, B_WEIGHTS)
         Nucleus.from_preset(self.nucleus)  # rejects an unknown preset early
 
     @classmethod
@@ -80,7 +85,7 @@ class InformationSettings:
               b_magnitude: str = "fixed", sqrt_snn: float = 200.0, pixels: int = 64,
               pmax: float = 0.2, incoherent_fraction: float = 0.0, smearing: float = 0.0,
               likelihood: str = "multinomial", skin_type: str = "halo",
-              switches: ModelSwitches | None = None,
+              b_weights: str = "physical", switches: ModelSwitches | None = None,
               numerics: Numerics | None = None) -> InformationSettings:
         """Settings from plain keywords (the flags of ``upclens fisher``)."""
         return cls(nucleus=nucleus, skin_type=skin_type,
@@ -88,7 +93,7 @@ class InformationSettings:
                                        b_magnitude=b_magnitude),
                    switches=switches or ModelSwitches(), grid=ImageGrid(pixels, pmax),
                    numerics=numerics or Numerics(), incoherent_fraction=incoherent_fraction,
-                   smearing=smearing, likelihood=likelihood)
+                   smearing=smearing, likelihood=likelihood, b_weights=b_weights)
 
 
 def realism_ladder(base: InformationSettings | None = None) -> dict[str, tuple[
@@ -151,6 +156,7 @@ class ExactImageModel:
         self._cache: OrderedDict[tuple, tuple[np.ndarray, float]] = OrderedDict()
         self._smear: np.ndarray | None = None
         self.reference_yield: float | None = None
+        self._b_mixture: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- the physics ---------------------------------------------------------------------
     def _objects(self, point: Mapping[str, float]) -> tuple[Nucleus, Collision, ModelSwitches]:
@@ -169,31 +175,68 @@ class ExactImageModel:
             switches = replace(switches, sigma_vn_scale=float(point["sigma_vn_scale"]))
         return nucleus, collision, switches
 
-    def coherent(self, point: Mapping[str, float]) -> tuple[np.ndarray, float]:
-        """Normalised coherent pixel probabilities (pixels, pixels) and the coherent yield in
-        the window (arbitrary but fixed units: comparable between points of one settings)."""
-        key = self._key(point)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+    def _raw(self, point: Mapping[str, float], b: float | None = None) -> np.ndarray:
+        """Unnormalised exact coherent image (the engine's normalisation); ``b``: at this
+        fixed |b| (fm) instead of the settings' |b| mode."""
         nucleus, collision, switches = self._objects(point)
+        if b is not None:
+            collision = replace(collision, b_magnitude="fixed", b=float(b))
         s = self.settings
         sim = DoubleSlit(nucleus, collision, switches, s.grid, s.numerics)
         if sim.closed_form_applies and (collision.b_direction == "random"
                                         or collision.b_angle == 0.0):
-            raw = sim.closed_form_intensity()
-        elif collision.b_direction == "random":
-            raw = azimuthal_average(sim.exact_intensity(extended=True),
-                                    sim.amplitude(1, True).p_axis, s.grid,
-                                    s.numerics.n_b_angle)
-        else:
-            raw = sim.exact_intensity()
+            return sim.closed_form_intensity()
+        if collision.b_direction == "random":
+            return azimuthal_average(sim.exact_intensity(extended=True),
+                                     sim.amplitude(1, True).p_axis, s.grid, s.numerics.n_b_angle)
+        return sim.exact_intensity()
+
+    def _cached(self, key: tuple, make) -> tuple[np.ndarray, float]:
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        raw = make()
         total = float(raw.sum())
         value = (raw / total, total)
         self._cache[key] = value
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return value
+
+    def coherent(self, point: Mapping[str, float]) -> tuple[np.ndarray, float]:
+        """Normalised coherent pixel probabilities (pixels, pixels) and the coherent yield in
+        the window (arbitrary but fixed units: comparable between points of one settings)."""
+        if self._frozen_b:
+            if self._b_mixture is None:
+                raise ParameterError("reference", None,
+                                     "set_reference(point) must be called for frozen b weights")
+            b_nodes, weights, pi = self._b_mixture
+            parts = [self._node(point, b) for b in b_nodes]
+            mix = sum(w * c for w, (c, _) in zip(pi, parts, strict=True))
+            total = float(sum(w * y for w, (_, y) in zip(weights, parts, strict=True)))
+            return mix / mix.sum(), total
+        return self._cached(self._key(point), lambda: self._raw(point))
+
+    def _node(self, point: Mapping[str, float], b: float) -> tuple[np.ndarray, float]:
+        """Cached normalised image and yield at the fixed |b| node ``b`` (fm)."""
+        return self._cached((*self._key(point), ("b_node", float(b))),
+                            lambda: self._raw(point, b))
+
+    @property
+    def _frozen_b(self) -> bool:
+        s = self.settings
+        return s.b_weights == "frozen" and s.collision.b_magnitude == "upc"
+
+    def _b_nodes(self, point: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """|b| nodes (fm) and the weights of their raw images in the engine's UPC average."""
+        nucleus, collision, switches = self._objects(point)
+        s = self.settings
+        sim = DoubleSlit(nucleus, collision, switches, s.grid, s.numerics)
+        dist = sim.b_distribution
+        b, w = dist.quadrature(s.numerics.n_b)
+        if not sim.closed_form_applies:
+            w = w / dist.flux_at(b)  # each |b| image carries its own flux
+        return b, w
 
     def background(self, point: Mapping[str, float]) -> np.ndarray:
         """Incoherent pixel probabilities (sum 1) of the nucleus at ``point``."""
@@ -223,7 +266,12 @@ class ExactImageModel:
         return m
 
     def set_reference(self, point: Mapping[str, float]) -> None:
-        """Yield normalisation of the 'poisson' likelihood: coherent yield 1 at ``point``."""
+        """Reference point: coherent yield 1 there (the 'poisson' likelihood) and, with frozen
+        |b| weights, the |b| nodes and the mixture weights of the image there."""
+        if self._frozen_b:
+            b, w = self._b_nodes(point)
+            yields = np.array([self._node(point, x)[1] for x in b])
+            self._b_mixture = (b, w, w * yields / np.sum(w * yields))
         self.reference_yield = self.coherent(point)[1]
 
     @staticmethod

@@ -1,0 +1,182 @@
+"""Orchestration of the ladder: per row data -> train -> evaluate -> bound -> summary, each a
+resumable stage (``upclens.pipeline.stages``); a finished row is skipped as a whole.
+
+Exact (noiseless) datasets are generated once per physics setting into ``OUT/datasets`` and
+shared by the rows that use them; rows with finite statistics draw their events from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from upclens.data.config import DatasetConfig
+from upclens.errors import check_range
+from upclens.ladder.rows import LadderSize, Row, ladder_rows, ladder_size
+from upclens.pipeline.stages import Stage, run_stages
+
+Results = dict[str, dict[str, Any]]
+
+
+def row_config(row: Row) -> DatasetConfig:
+    """The dataset config of a row (the shipped default with the row's overrides)."""
+    from upclens.data import load_config
+
+    return load_config(overrides=row.overrides)
+
+
+def _key(cfg: DatasetConfig, n: int, seed: int) -> str:
+    text = json.dumps({"config": cfg.content_dict(), "n": n, "seed": seed}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _shared_dataset(out: Path, cfg: DatasetConfig, spec: LadderSize, seed: int,
+                    progress: bool) -> Path:
+    """The generated dataset of ``cfg`` in OUT/datasets (made once, resumable)."""
+    from upclens.data import generate_dataset
+
+    folder = out / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_key(cfg, spec.n_images, seed)}.h5"
+    return generate_dataset(cfg, spec.n_images, seed, path, workers=spec.workers,
+                            progress=progress)
+
+
+def _rel(out: Path, path: Path) -> str:
+    return str(Path(path).resolve().relative_to(out.resolve()))
+
+
+def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
+               progress: bool) -> list[Stage]:
+    """The stages of one row into ``row_dir`` (shared datasets in ``out``)."""
+    cfg = row_config(row)
+
+    def data(_: Results) -> dict[str, Any]:
+        from upclens.data import split_dataset
+        from upclens.ladder.derive import derive_events, needs_parent, parent_config
+
+        folder = row_dir / "data"
+        folder.mkdir(parents=True, exist_ok=True)
+        if needs_parent(cfg):
+            parent = _shared_dataset(out, parent_config(cfg), spec, seed, progress)
+            full = derive_events(parent, cfg, seed, folder / "images.h5")
+        else:
+            full = _shared_dataset(out, cfg, spec, seed, progress)
+        parts = split_dataset(full, folder, spec.fractions, seed=seed)
+        return {"files": [_rel(row_dir, p) for p in parts.values()],
+                "parts": {k: _rel(row_dir, p) for k, p in parts.items()},
+                "source": str(full.name)}
+
+    def train(res: Results) -> dict[str, Any]:
+        from upclens.learn import TrainSettings
+        from upclens.learn import train as train_model
+
+        parts = res["data"]["parts"]
+        run_dir = row_dir / "model"
+        settings = replace(TrainSettings(), seed=seed, **spec.training)
+        train_model(row_dir / parts["train"], row_dir / parts["val"], run_dir, settings,
+                    resume=(run_dir / "checkpoint.pt").exists(), progress=progress)
+        return {"files": ["model/model.pt"], "settings": settings.to_dict()}
+
+    def evaluate(res: Results) -> dict[str, Any]:
+        from upclens.learn import evaluate as evaluate_model
+
+        metrics = evaluate_model(row_dir / "model", row_dir / res["data"]["parts"]["test"],
+                                 row_dir / "evaluate", figures=spec.figures)
+        return {"files": ["evaluate/metrics.json", "evaluate/predictions.npz"],
+                "targets": metrics["targets"], "skin": metrics["skin"], "n_test": metrics["n"]}
+
+    def bound(res: Results) -> dict[str, Any]:
+        from upclens.data import read_dataset
+        from upclens.ladder.bound import choose_points, crb_points
+
+        if not row.has_crb:
+            return {"files": [], "defined": False,
+                    "why": "noiseless images (no finite J/psi count): no Cramer-Rao bound"}
+        _, labels, _ = read_dataset(row_dir / res["data"]["parts"]["test"])
+        n_test = len(labels["beta2"])
+        idx = choose_points(n_test, spec.n_crb, seed)
+        crb = crb_points(labels, idx, cfg, float(row.n_events or 0), row.nuisances)
+        path = row_dir / "bound.npz"
+        from upclens.io import atomic_path
+
+        with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, indices=idx, **{f"sigma_{k}": v for k, v in crb["sigma"].items()})
+        failed = [e for e in crb["errors"] if e]
+        return {"files": ["bound.npz"], "defined": True, "n_points": int(idx.size),
+                "n_failed": len(failed), "first_error": failed[0] if failed else None,
+                "notes": crb["notes"]}
+
+    def summary(res: Results) -> dict[str, Any]:
+        from upclens.ladder.table import row_summary
+
+        entry = row_summary(row, cfg, row_dir, res, spec)
+        path = row_dir / "row.json"
+        from upclens.io import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(clean(entry), indent=1))
+        return {"files": ["row.json"], "row": clean(entry)}
+
+    return [Stage("data", data, "images of the row and their train/val/test split"),
+            Stage("train", train, "the network of the row"),
+            Stage("evaluate", evaluate, "metrics on the held-out test split"),
+            Stage("bound", bound, "Cramer-Rao bound at the test points"),
+            Stage("summary", summary, "the row of the table")]
+
+
+def clean(value: Any) -> Any:
+    """JSON-ready copy: NumPy values as Python ones, non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
+               size: str | LadderSize = "small", seed: int = 1,
+               progress: bool = True) -> dict[str, Any]:
+    """Run the realism ladder into ``out_dir``: one folder per row (``row-NAME``), then
+    ``ladder.json``, ``ladder.csv``, ``ladder.md`` (the table) and ``ladder.png`` (the figure).
+
+    rows: names or a comma-separated string (None: the size's rows).  size: 'tiny', 'small',
+    'paper' or a :class:`LadderSize`.  Rerunning continues where it stopped: finished stages
+    and rows are skipped.  Returns the ladder summary (the content of ladder.json).
+    """
+    from upclens.io import check_writable
+    from upclens.ladder.table import write_outputs
+
+    spec = ladder_size(size)
+    check_range("seed", seed, 0, 2**63 - 1)
+    seed = int(seed)
+    chosen = ladder_rows(spec, rows)
+    out = Path(out_dir)
+    check_writable(out / "ladder.json", "out", make_parents=True)
+    for row in chosen:  # bad overrides fail before any work
+        row_config(row)
+
+    def row_stage(row: Row) -> Stage:
+        def run(_: Results) -> dict[str, Any]:
+            row_dir = out / f"row-{row.name}"
+            res = run_stages(row_dir, row_stages(out, row_dir, row, spec, seed, progress),
+                             progress=progress)
+            return {"files": [f"row-{row.name}/row.json"], "row": res["summary"]["row"]}
+
+        return Stage(f"row-{row.name}", run, row.title)
+
+    results = run_stages(out, [row_stage(r) for r in chosen], progress=progress)
+    entries = [results[f"row-{r.name}"]["row"] for r in chosen]
+    return write_outputs(out, entries, spec, seed)

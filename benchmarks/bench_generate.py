@@ -2,7 +2,9 @@
 
 1. Speed with the shipped default config (64x64, 128 orientation pairs, full physics):
    the bare simulation of ``--n`` images in this process, then ``generate_dataset`` with 1
-   worker (in process) and 2 worker processes (scaling efficiency = t1 / (2 t2)).
+   worker (in process) and 2 worker processes (scaling efficiency = t1 / (2 t2)), and the CPU
+   seconds per image of each (their ratio is the efficiency on an otherwise idle machine, apart
+   from the start-up).
    Overhead: 10 n fast images (closed form) bare and through ``generate_dataset``: the
    difference is the data layer's cost per image (chunk files, HDF5 assembly, checksums);
    and the start-up time of 2 worker processes.
@@ -35,12 +37,24 @@ def _bare(cfg, n: int, seed: int) -> float:
     return time.perf_counter() - t0
 
 
-def _generate(cfg, n: int, seed: int, folder: Path, workers: int, name: str) -> float:
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished child processes."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _generate(cfg, n: int, seed: int, folder: Path, workers: int, name: str,
+              cpu: list[float] | None = None) -> float:
+    """Wall seconds of generate_dataset; appends the CPU seconds used to ``cpu``."""
     from upclens.data import generate_dataset
 
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     generate_dataset(cfg, n, seed, folder / name, workers=workers, progress=False)
-    return time.perf_counter() - t0
+    t = time.perf_counter() - t0
+    if cpu is not None:
+        cpu.append(_cpu() - c0)
+    return t
 
 
 FAST = {"image.orientations": "exact", "physics.glauber": False, "physics.flux": "uniform"}
@@ -52,11 +66,14 @@ def speed(n: int, folder: Path) -> dict[str, float]:
 
     cfg = load_config(overrides={"run.chunk_size": 8})
     bare = _bare(cfg, n, 1)
-    one = _generate(cfg, n, 1, folder, 1, "one.h5")
-    two = _generate(cfg, n, 1, folder, 2, "two.h5")
+    cpu: list[float] = []
+    one = _generate(cfg, n, 1, folder, 1, "one.h5", cpu)
+    two = _generate(cfg, n, 1, folder, 2, "two.h5", cpu)
     return {"n": n, "bare_img_per_s": n / bare, "one_worker_img_per_s": n / one,
             "two_workers_img_per_s": n / two, "scaling_efficiency": one / (2.0 * two),
-            "load_average_1min": os.getloadavg()[0]}
+            "cpu_ms_per_img_one_worker": 1e3 * cpu[0] / n,
+            "cpu_ms_per_img_two_workers": 1e3 * cpu[1] / n,
+            "cpu_scaling_efficiency": cpu[0] / cpu[1], "load_average_1min": os.getloadavg()[0]}
 
 
 def overhead(n: int, folder: Path) -> dict[str, float]:
@@ -69,7 +86,36 @@ def overhead(n: int, folder: Path) -> dict[str, float]:
     tiny = load_config(overrides={**FAST, "run.chunk_size": 1})
     start = _generate(tiny, 2, 4, folder, 2, "start.h5") - _bare(tiny, 2, 4)
     return {"n": n, "bare_ms_per_img": 1e3 * bare / n, "generate_ms_per_img": 1e3 * one / n,
-            "overhead_ms_per_img": 1e3 * (one - bare) / n, "two_worker_startup_s": start}
+            "overhead_ms_per_img": 1e3 * (one - bare) / n, "two_worker_startup_s": start,
+            **io_cost(cfg, folder)}
+
+
+def io_cost(cfg, folder: Path, n_chunks: int = 40) -> dict[str, float]:
+    """The parent's file work per 64x64 image, timed alone on real images: staging a chunk
+    (npz + fsync + rename), checking staged chunks on resume, assembling the HDF5 file."""
+    from upclens.data.simulate import simulate_chunk
+    from upclens.data.staging import Staging
+    from upclens.data.store import write_dataset
+    from upclens.physics.settings import ImageGrid
+
+    cs = cfg.run.chunk_size
+    _, images, labels = simulate_chunk(cfg, 5, 0, 0, cs)
+    staging = Staging(folder / "io.h5", {"benchmark": True})
+    staging.open()
+    t0 = time.perf_counter()
+    for c in range(n_chunks):
+        staging.write(c, images, labels)
+    t1 = time.perf_counter()
+    staging.done(n_chunks)
+    t2 = time.perf_counter()
+    axis = ImageGrid(cfg.image.pixels, cfg.image.pmax).centres
+    write_dataset(folder / "io.h5", cfg.to_dict(), 5, n_chunks * cs, cs, cfg.columns, axis,
+                  axis, (staging.read(c) for c in range(n_chunks)))
+    t3 = time.perf_counter()
+    staging.remove()
+    n = n_chunks * cs
+    return {"stage_ms_per_img": 1e3 * (t1 - t0) / n, "verify_ms_per_img": 1e3 * (t2 - t1) / n,
+            "assemble_ms_per_img": 1e3 * (t3 - t2) / n}
 
 
 class _PeakSampler:

@@ -103,8 +103,11 @@ def test_stored_checksums_match_the_chunks(serial_file):
 def test_finished_file_is_returned_and_mismatch_refused(serial_file, tmp_path):
     cfg, ref = serial_file
     before = ref.stat().st_mtime_ns
+    stale = ref.with_name(ref.name + ".parts")  # as if killed right after the final rename
+    stale.mkdir()
     assert generate_dataset(cfg, N, 11, ref, workers=1, progress=False) == ref
     assert ref.stat().st_mtime_ns == before
+    assert not stale.exists()
     with pytest.raises(ConfigMismatchError, match=r"exists with another config, seed or size"):
         generate_dataset(cfg, N, 12, ref, workers=1, progress=False)
     other = dataclasses.replace(cfg, image=dataclasses.replace(cfg.image, pmax=0.25))

@@ -160,9 +160,11 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
     cs = cfg.run.chunk_size
     n_chunks = -(-n // cs)
     with WriterLock(out):
-        if out.exists():
-            return _existing(out, cfg, n, seed)
         staging = Staging(out, _manifest(cfg, n, seed))
+        if out.exists():
+            _existing(out, cfg, n, seed)
+            staging.remove()  # left behind if a run stopped right after its final rename
+            return out
         staging.open()
         done = staging.done(n_chunks)
         tasks = _tasks(n, cs, [c for c in range(n_chunks) if c not in done])

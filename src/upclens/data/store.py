@@ -128,7 +128,15 @@ def write_dataset(path: str | os.PathLike[str], config: dict[str, Any], seed: in
             raise RuntimeError(f"{expected} of {n_chunks} chunks were written")
         stats.write(f.create_group("stats"))
         f.attrs["complete"] = True
+        f.close()
+        os.chmod(tmp, 0o666 & ~_umask())  # the temporary file was private (0600)
     return Path(path)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 # -- opening and checking ---------------------------------------------------------------------

@@ -112,8 +112,10 @@ def _fisher(args: argparse.Namespace) -> int:
                         args.n_events, args.nuisances, step=args.step)
     known = sigma_fixed(res, list(res.priors))
     out = sys.stdout
-    out.write(f"{settings.nucleus}, sqrt(sNN) = {args.sqrt_snn:g} GeV, b = {args.b:g} fm "
-              f"({args.b_magnitude} |b|, {args.b_direction} direction), "
+    b_text = (f"UPC |b| ({args.b_weights} weights)" if args.b_magnitude == "upc"
+              else f"|b| = {args.b:g} fm")
+    out.write(f"{settings.nucleus}, sqrt(sNN) = {args.sqrt_snn:g} GeV, {b_text}, "
+              f"{args.b_direction} b direction, "
               f"{args.pixels}x{args.pixels} pixels, |p| < {args.pmax:g} GeV, background "
               f"{args.background:g}, smearing {args.smearing:g} GeV, {res.likelihood}, "
               f"N = {res.n_events:g}\n")

@@ -33,7 +33,13 @@ def test_learns_the_twin(twin_files: dict[str, Path], tmp_path: Path) -> None:
     assert m["targets"]["beta2"]["r2"] > 0.5
     assert m["targets"]["beta3"]["r2"] > 0.5
     assert m["skin"]["accuracy"] > 0.7
+    # Recalibrated sigmas: +-1 sigma covers 68.27 % of the validation set (64 images; the
+    # quantile interpolates between neighbouring cases, hence 1.5 cases of slack).
+    v = evaluate(run, twin_files["val"], tmp_path / "eval_val", figures=False)
+    for name in ("beta2", "beta3", "delta_rnp"):
+        assert abs(v["targets"][name]["coverage_68"] - 0.6827) <= 1.5 / 64
     _model, meta = load_model(run)
+    assert len(meta["sigma_scale"]) == 3
     assert meta["shape"] == [16, 16]
     assert meta["settings"]["width"] == 4
     assert json.loads(meta["dataset_config"])["kind"] == "tractable twin"

@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--lr", type=float, help=f"peak learning rate (default {d.lr:g})")
     t.add_argument("--weight-decay", type=float, help=f"AdamW decay (default {d.weight_decay:g})")
     t.add_argument("--width", type=int, help=f"channels of the first stage (default {d.width})")
+    t.add_argument("--stem", type=int, help=f"stride of the stem convolution (default {d.stem})")
     t.add_argument("--blocks", type=_blocks,
                    help="residual blocks per stage, e.g. 1,1,1 (default "
                         + ",".join(map(str, d.blocks)) + ")")
@@ -86,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_predict)
 
 
-_SETTING_FLAGS = ("epochs", "batch_size", "lr", "weight_decay", "width", "blocks", "head",
+_SETTING_FLAGS = ("epochs", "batch_size", "lr", "weight_decay", "width", "stem", "blocks", "head",
                   "preprocess", "eps", "weighting", "class_weight", "beta_nll", "schedule",
                   "augment", "patience", "seed", "max_train", "device")
 

@@ -1,8 +1,9 @@
 """The multi-task ResNet: raw image in, physical predictions with uncertainties out.
 
-Trunk: 3x3 stem (stride 2), stages of residual basic blocks (He et al. 2016) whose width doubles
-and resolution halves from stage to stage, a 4x4 adaptive average pool that keeps the coarse
-position of the fringes, and a shared fully connected layer.  Heads: for each regression target
+Trunk: a stem convolution (3x3 with stride 2, or a patchify stem of stride 4), stages of
+residual basic blocks (He et al. 2016) whose width doubles and resolution halves from stage to
+stage, a 4x4 adaptive average pool that keeps the coarse position of the fringes, and a shared
+fully connected layer.  Heads: for each regression target
 a mean and a log-sigma in standardised units, and one skin logit.  Target standardisation and
 input preprocessing are buffers of the model, so it maps raw intensities to physical units.
 """
@@ -48,8 +49,10 @@ class ShapeNet(nn.Module):
         self.targets = TARGETS
         self.preprocess = Preprocess(settings.preprocess, settings.eps, shape)
         w = settings.width
-        layers: list[nn.Module] = [nn.Conv2d(1, w, 3, 2, 1, bias=False), nn.BatchNorm2d(w),
-                                   nn.ReLU()]
+        s = settings.stem
+        stem = (nn.Conv2d(1, w, 3, s, 1, bias=False) if s <= 2
+                else nn.Conv2d(1, w, s, s, 0, bias=False))
+        layers: list[nn.Module] = [stem, nn.BatchNorm2d(w), nn.ReLU()]
         c = w
         for stage, n_blocks in enumerate(settings.blocks):
             c_out = w * 2**stage
@@ -64,6 +67,8 @@ class ShapeNet(nn.Module):
         self.classifier = nn.Linear(settings.head, 1)
         self.register_buffer("target_mean", torch.zeros(n_t))
         self.register_buffer("target_std", torch.ones(n_t))
+        # Post-hoc factor on each predicted sigma, fitted on the validation set (1: none).
+        self.register_buffer("sigma_scale", torch.ones(n_t))
 
     def standardised(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Raw (B, 1, ny, nx) -> mean (B, T), log sigma (B, T) in standardised target units,
@@ -78,7 +83,7 @@ class ShapeNet(nn.Module):
         """Raw (B, 1, ny, nx) float32 intensities -> dict of (B,) predictions."""
         mu, log_sigma, logit = self.standardised(x)
         mean = self.target_mean + self.target_std * mu
-        sigma = self.target_std * torch.exp(log_sigma)
+        sigma = self.sigma_scale * self.target_std * torch.exp(log_sigma)
         result = {"skin_logit": logit}
         for k, name in enumerate(self.targets):
             result[name] = mean[:, k]

@@ -23,19 +23,23 @@ CLASS_COLUMN = "skin"
 class TrainSettings:
     """Architecture, preprocessing, loss and optimisation of one training run.
 
-    width: channels of the first ResNet stage (doubled per stage).  blocks: residual blocks per
-    stage.  head: hidden units of the shared fully connected trunk.  preprocess: 'raw' (unit-sum
-    image, global standardisation), 'log_global' or 'log_pixel' (log(I / sum I + eps / npix),
-    standardised globally or per pixel).  eps: relative floor of the log.  weighting: 'fixed'
-    (sum of the Gaussian NLLs + class_weight * BCE) or 'learned' (Kendall et al. 2018 task
-    weights).  beta_nll: exponent of the sigma^(2 beta) weight of each NLL term (Seitzer et al.
-    2022; 0 is the plain NLL).  lr: peak learning rate; schedule: 'onecycle', 'cosine' or
-    'constant'.  augment: 'flip' mirrors px and py at random (labels are invariant under both
-    reflections of the parent distribution).  patience: epochs without a better validation loss
-    before stopping.  max_train: use only the first that many training images (None: all).
+    width: channels of the first ResNet stage (doubled per stage).  stem: stride of the first
+    convolution (3x3 kernel for stride 1 or 2; a patchify kernel of size = stride beyond).
+    blocks: residual blocks per stage.  head: units of the shared fully connected layer.
+    preprocess: 'raw' (unit-sum image, global standardisation), 'log_global' or 'log_pixel'
+    (log(I / sum I + eps / npix), standardised globally or per pixel).  eps: relative floor of
+    the log.  weighting: 'fixed' (mean Gaussian NLL + class_weight * BCE) or 'learned' (Kendall
+    et al. 2018 weight of the class term).  beta_nll: exponent of the sigma^(2 beta) weight of
+    each NLL term (Seitzer et al. 2022; 0 is the plain NLL).  lr: peak learning rate; schedule:
+    'onecycle', 'cosine' or 'constant'.  augment: 'flip' mirrors px and py at random (labels are
+    invariant under both reflections of the parent distribution).  patience: epochs without a
+    better validation loss before stopping.  calibrate: after training, rescale each predicted
+    sigma by the factor that makes +-1 sigma cover 68.27 % of the validation set.  max_train:
+    use only the first that many training images (None: all).
     """
 
     width: int = 16
+    stem: int = 4
     blocks: tuple[int, ...] = (1, 1, 1)
     head: int = 128
     preprocess: str = "log_pixel"
@@ -50,12 +54,14 @@ class TrainSettings:
     schedule: str = "onecycle"
     augment: str = "flip"
     patience: int = 5
+    calibrate: bool = True
     seed: int = 0
     max_train: int | None = None
     device: str = "auto"
 
     def __post_init__(self) -> None:
         check_range("width", self.width, 1, 512)
+        check_range("stem", self.stem, 1, 8)
         blocks = tuple(int(b) for b in self.blocks)
         if not blocks or len(blocks) > 6 or any(b < 1 or b > 8 for b in blocks):
             raise ParameterError("blocks", self.blocks,
@@ -78,7 +84,7 @@ class TrainSettings:
         if self.max_train is not None:
             check_range("max_train", self.max_train, 1, 10**9)
         check_choice("device", self.device, DEVICES)
-        for name in ("width", "head", "epochs", "batch_size", "patience", "seed"):
+        for name in ("width", "stem", "head", "epochs", "batch_size", "patience", "seed"):
             if int(getattr(self, name)) != getattr(self, name):
                 raise ParameterError(name, getattr(self, name), "must be an integer")
 

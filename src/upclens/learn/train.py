@@ -264,5 +264,32 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
         epochs_here += 1
     if not broadcast_flag((out / checkpoint.MODEL_FILE).is_file() if ctx.is_main else True, ctx):
         raise ParameterError("out", str(out), "no model was written")
+    finished = run["epoch"] >= settings.epochs or run["bad"] >= settings.patience
+    if finished and settings.calibrate and ctx.is_main:
+        _calibrate(out / checkpoint.MODEL_FILE, settings, data.shape, val)
+    barrier(ctx)
     return out
+
+
+@torch.no_grad()
+def _calibrate(path: Path, settings: TrainSettings, shape: tuple[int, int],
+               val: ArrayData) -> None:
+    """Set the model's sigma_scale so that |y - mu| <= sigma holds for 68.27 % of ``val``
+    (per target; the quantile of |y - mu| / sigma_raw), and store it in the model file."""
+    obj = checkpoint.load(path)
+    model = ShapeNet(settings, shape)
+    model.load_state_dict(obj["state_dict"])
+    model.sigma_scale.fill_(1.0)
+    model.eval()
+    z = []
+    for i0 in range(0, len(val), VAL_BATCH):
+        out = model(val.images[i0:i0 + VAL_BATCH])
+        y = val.targets[i0:i0 + VAL_BATCH]
+        z.append(torch.stack([(out[t] - y[:, k]).abs() / out[f"{t}_sigma"]
+                              for k, t in enumerate(TARGETS)], dim=1).double())
+    scale = torch.quantile(torch.cat(z), 0.6827, dim=0).clamp_min(1e-6)
+    model.sigma_scale.copy_(scale.to(torch.float32))
+    obj["state_dict"] = model.state_dict()
+    obj["meta"]["sigma_scale"] = [float(v) for v in scale]
+    checkpoint.save(obj, path)
 

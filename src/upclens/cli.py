@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "upclens.learn.commands",
     "upclens.explain.commands",
     "upclens.observables.commands",
+    "upclens.ladder.commands",
 )
 
 

@@ -1,0 +1,90 @@
+"""A tiny ladder end to end: rows, resume without redoing a finished row, table and CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import upclens.learn
+from upclens.cli import main
+from upclens.ladder import run_ladder
+from upclens.ladder.table import COLUMNS
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def ladder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """Run row 2 alone, then rows 2 and 3b into the same folder, recording trainings."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("ladder")
+    calls: list[str] = []
+    real = upclens.learn.train
+    mp = pytest.MonkeyPatch()
+
+    def counted(train_path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(Path(train_path).parent.parent.name)
+        return real(train_path, *args, **kwargs)
+
+    mp.setattr(upclens.learn, "train", counted)
+    try:
+        run_ladder(out, rows="2", size="tiny", progress=False)
+        run_ladder(out, rows="2,3b", size="tiny", progress=False)
+    finally:
+        mp.undo()
+    return out, calls
+
+
+def test_a_finished_row_is_not_redone(ladder: tuple[Path, list[str]]) -> None:
+    out, calls = ladder
+    assert calls == ["row-2", "row-3b"]
+    # row 2 and the parent of row 3b are the same exact dataset: generated once
+    assert len(list((out / "datasets").glob("*.h5"))) == 1
+
+
+def test_table_has_every_column_and_the_evaluation_numbers(
+        ladder: tuple[Path, list[str]]) -> None:
+    out, _ = ladder
+    with open(out / "ladder.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == list(COLUMNS)
+    assert [r["row"] for r in rows] == ["2", "3b"]
+    for r in rows:
+        metrics = json.loads((out / f"row-{r['row']}" / "evaluate" / "metrics.json").read_text())
+        for t in ("beta2", "beta3", "delta_rnp"):
+            assert float(r[f"rmse_{t}"]) == pytest.approx(metrics["targets"][t]["rmse"])
+            assert float(r[f"coverage_68_{t}"]) == pytest.approx(
+                metrics["targets"][t]["coverage_68"])
+        assert float(r["skin_accuracy"]) == pytest.approx(metrics["skin"]["accuracy"])
+    noiseless, counted = rows
+    assert noiseless["sigma_crb_beta2"] == ""  # no bound for noiseless images
+    assert noiseless["n_ratio_beta2"] == "0"
+    for t in ("beta2", "beta3", "delta_rnp"):
+        sigma = float(counted[f"sigma_crb_{t}"])
+        assert 0.0 < sigma < math.inf
+        assert 0 <= int(counted[f"n_ratio_{t}"]) <= 3
+    summary = json.loads((out / "ladder.json").read_text())
+    assert summary["size"]["name"] == "tiny"
+    assert [e["row"] for e in summary["rows"]] == ["2", "3b"]
+    md = (out / "ladder.md").read_text()
+    assert "| 3b | 1e+04 |" in md
+    assert (out / "ladder.png").stat().st_size > 1000
+
+
+def test_cli_reuses_the_folder_and_refuses_bad_rows(
+        ladder: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    out, _ = ladder
+    assert main(["ladder", "--out", str(out), "--rows", "3b", "--size", "tiny",
+                 "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "| 3b |" in text
+    assert "| 2 |" not in text
+    assert main(["ladder", "--out", str(out), "--rows", "3b,9", "--size", "tiny"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "rows" in err[0]
+    assert "9" in err[0]

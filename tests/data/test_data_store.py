@@ -98,6 +98,11 @@ def test_truncated_file_is_detected(good_file, tmp_path, keep):
         dataset_info(bad)
     with pytest.raises(DatasetCorruptError, match=r"truncated"):
         read_dataset(bad)
+    pytest.importorskip("torch")
+    from upclens.data import ImageDataset
+
+    with pytest.raises(DatasetCorruptError, match=r"truncated"):
+        ImageDataset(bad)
 
 
 def test_foreign_and_incomplete_files_are_refused(good_file, tmp_path):

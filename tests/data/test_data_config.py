@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import tomllib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import truncnorm
 
 from upclens.data import config_to_toml, load_config
-from upclens.data.config import Prior
+from upclens.data.config import Prior, config_from_dict
 from upclens.data.priors import draw, draw_labels
 from upclens.errors import ParameterError
 
@@ -136,3 +139,21 @@ def test_labels_follow_the_skin_threshold_and_abs_beta3():
         assert r["skin"] == (1.0 if r["delta_rnp"] > 0.15 else 0.0)
         assert 0.0 <= r["beta3"] <= 0.3
     assert 0.4 < np.mean([r["skin"] for r in rows]) < 0.6
+
+
+@given(
+    pixels=st.integers(8, 128),
+    pmax=st.floats(0.01, 1.0, allow_nan=False),
+    lo=st.floats(0.0, 0.25, allow_nan=False),
+    width=st.floats(0.0, 0.25, allow_nan=False),
+    orientations=st.one_of(st.just("exact"), st.integers(1, 4096)),
+    nucleus=st.sampled_from(["Zr96", "Ru96", "Au197", "Pb208", "U238"]),
+)
+@settings(max_examples=40, deadline=None)
+def test_any_valid_config_round_trips(pixels, pmax, lo, width, orientations, nucleus):
+    cfg = load_config(overrides={"image.pixels": pixels, "image.pmax": pmax,
+                                 "image.orientations": orientations, "physics.nucleus": nucleus,
+                                 "priors.beta2.low": lo, "priors.beta2.high": lo + width,
+                                 "priors.R.kind": "normal", "priors.R.mean": 6.0,
+                                 "priors.R.sd": width + 0.01})
+    assert config_from_dict(tomllib.loads(config_to_toml(cfg))) == cfg

@@ -138,3 +138,32 @@ def test_frozen_b_weights_reproduce_the_upc_image_and_drop_its_information(small
                                check_step=False).sigma_crb
     # The parameter dependence of the |b| distribution is information the frozen bound lacks.
     assert sig_frozen["delta_rnp"] > sig_phys["delta_rnp"]
+
+
+def test_score_of_sampled_event_images_has_the_fisher_variance(small):
+    """Event images drawn by the event generator (multinomial pixels, uniform in the pixel,
+    background, smearing) against the model: the score S = sum_i n_i d log p_i has mean 0 and
+    variance N I per image, I from fisher_matrix, within 3 sigma of the sampling error."""
+    from upclens.physics.events import event_image
+
+    s = replace(small, incoherent_fraction=0.1, smearing=0.01)
+    model = ExactImageModel(s)
+    h = 0.005
+    p = model(POINT)
+    p = p / p.sum()
+    up, down = (model({**POINT, "delta_rnp": 0.1 + d}) for d in (h, -h))
+    dlogp = ((up / up.sum() - down / down.sum()) / (2 * h)) / p
+    coh, _ = model.coherent(POINT)
+    profile = density_profile(Nucleus.from_preset("Zr96", **POINT), s.numerics)
+    n_events, n_rep = 2000, 400
+    scores, kept = [], []
+    for rep in range(n_rep):
+        counts = event_image(coh, s.grid, n_events, np.random.default_rng([11, rep]), 0.1, 0.01,
+                             profile)
+        scores.append(np.sum(counts * dlogp))
+        kept.append(counts.sum())
+    info = fisher_matrix(POINT, s, float(np.mean(kept)), parameters=("delta_rnp",),
+                         check_step=False).matrix[0, 0]
+    scores = np.asarray(scores)
+    assert abs(scores.mean()) < 4.0 * math.sqrt(info / n_rep)
+    assert np.var(scores, ddof=1) / info == pytest.approx(1.0, abs=3.0 * math.sqrt(2 / n_rep))

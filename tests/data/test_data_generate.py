@@ -45,7 +45,7 @@ def test_dask_local_cluster_is_bit_identical(serial_file, tmp_path):
 
     cfg, ref = serial_file
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=None, local_directory=str(tmp_path)) as cluster:
         out = generate_dataset(cfg, N, 11, tmp_path / "dask.h5",
                                scheduler=cluster.scheduler_address, progress=False)
     for a, b in zip(_contents(ref), _contents(out), strict=True):

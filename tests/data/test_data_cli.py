@@ -43,8 +43,9 @@ def _one_line_error(result: tuple[int, str, str], pattern: str) -> None:
 
 def test_generate_info_split(tmp_path, capsys):
     out = tmp_path / "d.h5"
-    res = _run("generate", "--n", "5", "--seed", "1", "--out", str(out), "--workers", "1",
-               "--no-progress", *TINY, "--set", "priors.beta2.high=0.1")
+    res = _run("generate", "--n", "5", "--seed", "1", "--out", str(out),
+               "--scheduler", "processes", "--workers", "1", "--no-progress", *TINY,
+               "--set", "priors.beta2.high=0.1")
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
     assert f"wrote {out} (5 images)" in res.stdout

@@ -22,7 +22,7 @@ N = 24  # 12 chunks
 
 def _command(out, *extra):
     return [sys.executable, "-m", "upclens.cli", "generate", "--n", str(N), "--out", str(out),
-            "--workers", "1", "--no-progress", *ARGS, *extra]
+            "--scheduler", "processes", "--workers", "1", "--no-progress", *ARGS, *extra]
 
 
 def _wait_for_chunks(folder, count, proc, timeout=120.0):

@@ -64,11 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                                 "default_rng([seed, k]))")
     g.add_argument("--out", required=True, help="output .h5 file")
     g.add_argument("--workers", type=_integer,
-                   help="worker processes or Dask workers (default: config run.workers; "
-                        "0 = one per core)")
+                   help="start a local Dask cluster of N workers (0 = one per core); with "
+                        "--scheduler processes: N local processes (default: the config's "
+                        "run.workers local processes)")
     g.add_argument("--scheduler",
-                   help="'processes' (default), 'dask' (a local Dask cluster of --workers) or "
-                        "tcp://HOST:PORT of a running Dask scheduler")
+                   help="'processes' (the default without --workers), 'dask' (a local Dask "
+                        "cluster of --workers) or tcp://HOST:PORT of a running Dask scheduler")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_config_arguments(g)
     g.set_defaults(handler=_generate)
@@ -97,8 +98,11 @@ def _generate(args: argparse.Namespace) -> int:
     from upclens.data.generate import generate_dataset
 
     cfg = _config(args)
+    scheduler = args.scheduler
+    if scheduler is None and args.workers is not None:
+        scheduler = "dask"  # --workers N alone: a local Dask cluster of N workers
     out = generate_dataset(cfg, args.n, args.seed, args.out, workers=args.workers,
-                           scheduler=args.scheduler, progress=not args.no_progress)
+                           scheduler=scheduler, progress=not args.no_progress)
     print(f"wrote {out} ({args.n} images)")
     return 0
 

@@ -32,7 +32,9 @@ class Row:
     name: short id ('1', '2', '3b', ...).  title: what it adds.  overrides: dotted dataset-config
     keys.  n_events: J/psi per image (None: noiseless).  nuisances: name -> Gaussian prior
     width (fm for R and a, relative for sigma_vn_scale), drawn in the data, hidden from the
-    network and marginalised in the bound.
+    network and marginalised in the bound.  pool: J/psi counts whose datasets are pooled to
+    train one network for all of them (evaluated on each count's own test split); empty for an
+    ordinary row.
     """
 
     name: str
@@ -40,18 +42,31 @@ class Row:
     overrides: dict[str, Any]
     n_events: int | None = None
     nuisances: dict[str, float] = field(default_factory=dict)
+    pool: tuple[int, ...] = ()
 
     @property
     def has_crb(self) -> bool:
         """A bound exists only for a finite number of J/psi drawn from the exact average."""
-        return self.n_events is not None
+        return self.n_events is not None or bool(self.pool)
+
+    def counts(self) -> list[int | None]:
+        """The J/psi counts this row is evaluated at (one entry of the table each)."""
+        return list(self.pool) if self.pool else [self.n_events]
+
+    def entry_name(self, n_events: int | None) -> str:
+        """Name of the table entry at ``n_events`` ('3m' + the letter of N for a pool)."""
+        if not self.pool:
+            return self.name
+        letter = {v: k for k, v in N_LETTERS.items()}.get(int(n_events or 0), str(n_events))
+        return f"{self.name}{letter}"
 
 
 @dataclass(frozen=True)
 class LadderSize:
     """How much of each row: images per row (split by ``fractions``), pixels per axis, training
-    overrides of :class:`upclens.learn.TrainSettings`, test points with a bound, default rows
-    generation workers (0: one per core) and whether evaluation draws its figures."""
+    overrides of :class:`upclens.learn.TrainSettings`, test points with a bound, default rows,
+    generation workers (0: one per core), whether evaluation draws its figures and the J/psi
+    counts pooled by row 3m."""
 
     name: str
     n_images: int
@@ -62,13 +77,14 @@ class LadderSize:
     fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
     workers: int = 0
     figures: bool = True
+    pool: tuple[int, ...] = tuple(N_LETTERS.values())
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for ladder.json."""
         return {"name": self.name, "n_images": self.n_images, "pixels": self.pixels,
                 "training": dict(self.training), "n_crb": self.n_crb, "rows": list(self.rows),
                 "fractions": list(self.fractions), "workers": self.workers,
-                "figures": self.figures}
+                "figures": self.figures, "pool": list(self.pool)}
 
 
 def _nuisance_overrides(nucleus: str = "Zr96") -> dict[str, Any]:
@@ -95,6 +111,9 @@ def all_rows() -> list[Row]:
     for letter, n in N_LETTERS.items():
         rows.append(Row(f"3{letter}", f"finite statistics: {n:.0e} J/psi per image",
                         {**EXACT_CONTINUOUS, "image.n_events": n}, n))
+    rows.append(Row("3m", "one network trained on the pooled row-3 datasets of every N (N is "
+                    "not an input: the network sees only the normalised image)",
+                    dict(EXACT_CONTINUOUS), None, {}, tuple(N_LETTERS.values())))
     n4 = N_LETTERS["b"]
     for letter, frac in (("a", 0.1), ("b", 0.3)):
         rows.append(Row(f"4{letter}", f"as 3b + {round(100 * frac)} % incoherent background "
@@ -117,7 +136,7 @@ def all_rows() -> list[Row]:
 
 
 def _small_training() -> dict[str, Any]:
-    return {"epochs": 8, "batch_size": 64, "lr": 3.0e-3, "patience": 8}
+    return {"epochs": 6, "batch_size": 64, "lr": 3.0e-3, "patience": 6}
 
 
 def _paper_training() -> dict[str, Any]:
@@ -136,13 +155,14 @@ def ladder_size(size: str | LadderSize) -> LadderSize:
         return LadderSize("paper", n_images=20_000, pixels=64, training=_paper_training(),
                           n_crb=200, rows=every, fractions=(0.8, 0.1, 0.1))
     if size == "small":
-        return LadderSize("small", n_images=1600, pixels=64, training=_small_training(),
-                          n_crb=32, rows=("1", "2", "3b", "3d", "4a", "5a", "6b"), workers=2)
+        return LadderSize("small", n_images=2000, pixels=64, training=_small_training(),
+                          n_crb=32, rows=("1", "2", "3b", "3d", "3m", "4a", "5a", "6b"), workers=2,
+                          pool=(N_LETTERS["b"], N_LETTERS["d"]))
     return LadderSize("tiny", n_images=64, pixels=16,
                       training={"epochs": 1, "batch_size": 16, "width": 4, "head": 16,
                                 "patience": 1},
                       n_crb=3, rows=("2", "3b"), fractions=(0.5, 0.25, 0.25), workers=1,
-                      figures=False)
+                      figures=False, pool=(N_LETTERS["a"], N_LETTERS["b"]))
 
 
 def ladder_rows(size: str | LadderSize = "small",
@@ -161,4 +181,4 @@ def ladder_rows(size: str | LadderSize = "small",
                                  "must be a comma-separated list of " + ", ".join(rows))
     order = [name for name in rows if name in wanted]
     return [Row(r.name, r.title, {**r.overrides, "image.pixels": spec.pixels}, r.n_events,
-                r.nuisances) for r in (rows[n] for n in order)]
+                r.nuisances, spec.pool if r.pool else ()) for r in (rows[n] for n in order)]

@@ -52,9 +52,113 @@ def _rel(out: Path, path: Path) -> str:
     return str(Path(path).resolve().relative_to(out.resolve()))
 
 
+def _train_stage(row_dir: Path, spec: LadderSize, seed: int, progress: bool) -> Stage:
+    def train(res: Results) -> dict[str, Any]:
+        from upclens.learn import TrainSettings
+        from upclens.learn import train as train_model
+
+        parts = res["data"]["parts"]
+        run_dir = row_dir / "model"
+        settings = replace(TrainSettings(), seed=seed, **spec.training)
+        train_model(row_dir / parts["train"], row_dir / parts["val"], run_dir, settings,
+                    resume=(run_dir / "checkpoint.pt").exists(), progress=progress)
+        return {"files": ["model/model.pt"], "settings": settings.to_dict()}
+
+    return Stage("train", train, "the network of the row")
+
+
+def _bound(row_dir: Path, test: Path, cfg: DatasetConfig, n_events: int,
+           nuisances: dict[str, float], spec: LadderSize, seed: int,
+           name: str) -> dict[str, Any]:
+    """sigma_CRB at a subsample of the test file's points, saved to ``row_dir/name``."""
+    from upclens.data import read_dataset
+    from upclens.io import atomic_path
+    from upclens.ladder.bound import choose_points, crb_points
+
+    _, labels, _ = read_dataset(test)
+    idx = choose_points(len(labels["beta2"]), spec.n_crb, seed)
+    crb = crb_points(labels, idx, cfg, float(n_events), nuisances)
+    with atomic_path(row_dir / name, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, indices=idx, **{f"sigma_{k}": v for k, v in crb["sigma"].items()})
+    failed = [e for e in crb["errors"] if e]
+    return {"files": [name], "defined": True, "n_points": int(idx.size),
+            "n_failed": len(failed), "first_error": failed[0] if failed else None,
+            "notes": crb["notes"]}
+
+
+def pooled_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
+                  progress: bool) -> list[Stage]:
+    """Stages of a pooled row: the row-3 datasets of every N of ``row.pool`` (their own
+    train/val/test splits), one network trained on the pooled train and validation parts, then
+    evaluated and bounded on each N's test split."""
+    configs = {n: row_config(replace(row, overrides={**row.overrides, "image.n_events": n}))
+               for n in row.pool}
+
+    def data(_: Results) -> dict[str, Any]:
+        from upclens.data import split_dataset
+        from upclens.ladder.derive import derive_events, parent_config
+        from upclens.ladder.pool import pool_datasets
+
+        folder = row_dir / "data"
+        tests, trains, vals = {}, [], []
+        for n, cfg in configs.items():
+            sub = folder / f"n{n}"
+            sub.mkdir(parents=True, exist_ok=True)
+            parent = _shared_dataset(out, parent_config(cfg), spec, seed, progress)
+            full = derive_events(parent, cfg, seed, sub / "images.h5")
+            parts = split_dataset(full, sub, spec.fractions, seed=seed)
+            trains.append(parts["train"])
+            vals.append(parts["val"])
+            tests[str(n)] = _rel(row_dir, parts["test"])
+        train = pool_datasets(trains, list(configs), folder / "train.h5")
+        val = pool_datasets(vals, list(configs), folder / "val.h5")
+        return {"files": [_rel(row_dir, train), _rel(row_dir, val), *tests.values()],
+                "parts": {"train": _rel(row_dir, train), "val": _rel(row_dir, val)},
+                "tests": tests}
+
+    def evaluate(res: Results) -> dict[str, Any]:
+        from upclens.learn import evaluate as evaluate_model
+
+        per_n = {}
+        for n, test in res["data"]["tests"].items():
+            m = evaluate_model(row_dir / "model", row_dir / test,
+                               row_dir / "evaluate" / f"n{n}", figures=spec.figures)
+            per_n[n] = {"targets": m["targets"], "skin": m["skin"], "n_test": m["n"]}
+        return {"files": [f"evaluate/n{n}/predictions.npz" for n in per_n], "per_n": per_n}
+
+    def bound(res: Results) -> dict[str, Any]:
+        per_n = {n: _bound(row_dir, row_dir / test, configs[int(n)], int(n), row.nuisances,
+                           spec, seed, f"bound-n{n}.npz")
+                 for n, test in res["data"]["tests"].items()}
+        return {"files": [f for b in per_n.values() for f in b["files"]], "per_n": per_n}
+
+    def summary(res: Results) -> dict[str, Any]:
+        from upclens.io import atomic_path
+        from upclens.ladder.table import entry_summary
+
+        entries = []
+        for n, cfg in configs.items():
+            entries.append(clean(entry_summary(
+                row.entry_name(n), f"{row.title}; evaluated at {n:.0e} J/psi", n,
+                row.nuisances, cfg, res["evaluate"]["per_n"][str(n)],
+                res["bound"]["per_n"][str(n)], row_dir / f"bound-n{n}.npz",
+                row_dir / "evaluate" / f"n{n}" / "predictions.npz")))
+        with atomic_path(row_dir / "row.json") as tmp:
+            tmp.write_text(json.dumps(entries, indent=1))
+        return {"files": ["row.json"], "rows": entries}
+
+    return [Stage("data", data, "row-3 datasets of every N, pooled train and val parts"),
+            _train_stage(row_dir, spec, seed, progress),
+            Stage("evaluate", evaluate, "metrics on each N's test split"),
+            Stage("bound", bound, "Cramer-Rao bound at each N's test points"),
+            Stage("summary", summary, "the rows of the table")]
+
+
 def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
                progress: bool) -> list[Stage]:
     """The stages of one row into ``row_dir`` (shared datasets in ``out``)."""
+    if row.pool:
+        return pooled_stages(out, row_dir, row, spec, seed, progress)
     cfg = row_config(row)
 
     def data(_: Results) -> dict[str, Any]:
@@ -73,17 +177,6 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
                 "parts": {k: _rel(row_dir, p) for k, p in parts.items()},
                 "source": str(full.name)}
 
-    def train(res: Results) -> dict[str, Any]:
-        from upclens.learn import TrainSettings
-        from upclens.learn import train as train_model
-
-        parts = res["data"]["parts"]
-        run_dir = row_dir / "model"
-        settings = replace(TrainSettings(), seed=seed, **spec.training)
-        train_model(row_dir / parts["train"], row_dir / parts["val"], run_dir, settings,
-                    resume=(run_dir / "checkpoint.pt").exists(), progress=progress)
-        return {"files": ["model/model.pt"], "settings": settings.to_dict()}
-
     def evaluate(res: Results) -> dict[str, Any]:
         from upclens.learn import evaluate as evaluate_model
 
@@ -93,25 +186,11 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
                 "targets": metrics["targets"], "skin": metrics["skin"], "n_test": metrics["n"]}
 
     def bound(res: Results) -> dict[str, Any]:
-        from upclens.data import read_dataset
-        from upclens.ladder.bound import choose_points, crb_points
-
         if not row.has_crb:
             return {"files": [], "defined": False,
                     "why": "noiseless images (no finite J/psi count): no Cramer-Rao bound"}
-        _, labels, _ = read_dataset(row_dir / res["data"]["parts"]["test"])
-        n_test = len(labels["beta2"])
-        idx = choose_points(n_test, spec.n_crb, seed)
-        crb = crb_points(labels, idx, cfg, float(row.n_events or 0), row.nuisances)
-        path = row_dir / "bound.npz"
-        from upclens.io import atomic_path
-
-        with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, indices=idx, **{f"sigma_{k}": v for k, v in crb["sigma"].items()})
-        failed = [e for e in crb["errors"] if e]
-        return {"files": ["bound.npz"], "defined": True, "n_points": int(idx.size),
-                "n_failed": len(failed), "first_error": failed[0] if failed else None,
-                "notes": crb["notes"]}
+        return _bound(row_dir, row_dir / res["data"]["parts"]["test"], cfg,
+                      int(row.n_events or 0), row.nuisances, spec, seed, "bound.npz")
 
     def summary(res: Results) -> dict[str, Any]:
         from upclens.ladder.table import row_summary
@@ -125,7 +204,7 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
         return {"files": ["row.json"], "row": clean(entry)}
 
     return [Stage("data", data, "images of the row and their train/val/test split"),
-            Stage("train", train, "the network of the row"),
+            _train_stage(row_dir, spec, seed, progress),
             Stage("evaluate", evaluate, "metrics on the held-out test split"),
             Stage("bound", bound, "Cramer-Rao bound at the test points"),
             Stage("summary", summary, "the row of the table")]
@@ -173,10 +252,13 @@ def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
             row_dir = out / f"row-{row.name}"
             res = run_stages(row_dir, row_stages(out, row_dir, row, spec, seed, progress),
                              progress=progress)
-            return {"files": [f"row-{row.name}/row.json"], "row": res["summary"]["row"]}
+            summary = res["summary"]
+            return {"files": [f"row-{row.name}/row.json"],
+                    "rows": summary.get("rows") or [summary["row"]]}
 
         return Stage(f"row-{row.name}", run, row.title)
 
     results = run_stages(out, [row_stage(r) for r in chosen], progress=progress)
-    entries = [results[f"row-{r.name}"]["row"] for r in chosen]
+    entries = [e for r in chosen for e in (results[f"row-{r.name}"].get("rows")
+                                           or [results[f"row-{r.name}"]["row"]])]
     return write_outputs(out, entries, spec, seed)

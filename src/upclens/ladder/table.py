@@ -26,21 +26,29 @@ COLUMNS = ("row", "title", "n_events", "nuisances", "n_test", "skin_accuracy",
 
 def row_summary(row: Row, cfg: DatasetConfig, row_dir: Path, res: dict[str, dict[str, Any]],
                 spec: LadderSize) -> dict[str, Any]:
-    """One row of the table from the results of the row's stages (reads predictions.npz and
-    bound.npz from ``row_dir``)."""
-    ev = res["evaluate"]
-    entry: dict[str, Any] = {"row": row.name, "title": row.title, "n_events": row.n_events,
-                             "nuisances": ",".join(row.nuisances) or "",
+    """The table entry of an ordinary row from the results of its stages (reads
+    evaluate/predictions.npz and bound.npz in ``row_dir``)."""
+    return entry_summary(row.name, row.title, row.n_events, row.nuisances, cfg, res["evaluate"],
+                         res["bound"], row_dir / "bound.npz",
+                         row_dir / "evaluate" / "predictions.npz")
+
+
+def entry_summary(name: str, title: str, n_events: int | None, nuisances: dict[str, float],
+                  cfg: DatasetConfig, ev: dict[str, Any], bound: dict[str, Any],
+                  bound_file: Path, predictions: Path) -> dict[str, Any]:
+    """One entry of the table: ``ev`` holds the evaluation's 'targets', 'skin' and 'n_test';
+    ``bound`` the bound stage's result ('defined', notes, failures); the files hold the test
+    indices with sigma_CRB and the network's predictions per test image."""
+    entry: dict[str, Any] = {"row": name, "title": title, "n_events": n_events,
+                             "nuisances": ",".join(nuisances) or "",
                              "n_test": int(ev["n_test"]),
                              "skin_accuracy": ev["skin"]["accuracy"],
                              "skin_auc": ev["skin"].get("roc_auc")}
-    bound = res["bound"]
     sigma: dict[str, np.ndarray] = {}
     truth: dict[str, np.ndarray] = {}
     pred: dict[str, np.ndarray] = {}
     if bound.get("defined"):
-        with np.load(row_dir / "bound.npz") as b, \
-                np.load(row_dir / "evaluate" / "predictions.npz") as p:
+        with np.load(bound_file) as b, np.load(predictions) as p:
             idx = b["indices"]
             for t in TARGETS:
                 sigma[t] = b[f"sigma_{t}"]

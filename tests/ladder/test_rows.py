@@ -27,13 +27,19 @@ def test_every_row_of_every_size_is_a_valid_config(size: str) -> None:
         cfg = row_config(row)
         assert cfg.image.pixels == spec.pixels
         assert cfg.image.n_events == (row.n_events or 0)
-        assert row.has_crb == (row.n_events is not None)
+        assert row.has_crb == (row.n_events is not None or bool(row.pool))
+        if row.pool:
+            assert row.name == "3m"
+            assert row.pool == spec.pool
+            assert cfg.image.orientations == "exact"
 
 
 def test_paper_is_every_row_and_small_has_the_required_ones() -> None:
     assert [r.name for r in ladder_rows("paper")] == [r.name for r in all_rows()]
     small = set(ladder_size("small").rows)
-    assert {"1", "2", "3b", "3d", "4a", "5a", "6b"} <= small
+    assert {"1", "2", "3b", "3d", "3m", "4a", "5a", "6b"} <= small
+    assert ladder_size("small").pool == (10_000, 1_000_000)
+    assert ladder_size("paper").pool == (1000, 10_000, 100_000, 1_000_000)
 
 
 def test_row_1_is_the_seed_setting() -> None:

@@ -127,3 +127,34 @@ def test_windows_cover_every_pixel_and_average():
     assert set(windows.starts[:, 1]) == {0, 2, 4}
     assert windows.coverage().min() >= 1
     assert np.allclose(windows.spread(np.full(windows.count, 2.5)), 2.5)
+
+
+def test_standard_errors_of_a_linear_regression(rng):
+    """With marginal sampling and a linear model the spread of f(x_\\w) over samples is the
+    spread of sum_w w_i x_i over the data: the standard error is std / sqrt(S).  The sample
+    standard deviation of S = 400 draws is off by ~1/sqrt(2 S) = 3.5 %; allow 20 %."""
+    shape = (8, 8)
+    w = rng.normal(size=shape)
+    model = LinearModel({"beta2": w})
+    data = rng.random((500, *shape))
+    windows = Windows.build(shape, 4, 4)
+    n_s = 400
+    res = prediction_difference(model, data[0], MarginalSampler(data), windows, n_s,
+                                np.random.default_rng(2), n_train=500, batch_size=2048)
+    sums = (data.reshape(500, -1)[:, windows.flat] * w.ravel()[windows.flat]).sum(-1)
+    expected = sums.std(0) / np.sqrt(n_s)
+    assert np.allclose(res.window_error["beta2"], expected, rtol=0.2)
+    # non-overlapping windows: each pixel has one window, the same error
+    assert np.allclose(res.heatmap_error["beta2"], windows.spread(res.window_error["beta2"]))
+
+
+def test_weight_of_evidence_error_is_the_delta_method():
+    """se(WE) against a numerical derivative of WE with respect to the mean probability."""
+    from upclens.explain.pda import relevance_errors
+
+    p_bar, se, n = np.array([0.3, 0.7]), np.array([0.01, 0.02]), 50
+    err = relevance_errors({"skin": p_bar}, {"skin": se}, n)["skin"]
+    h = 1e-6
+    up, down = weight_of_evidence(0.6, p_bar + h, n), weight_of_evidence(0.6, p_bar - h, n)
+    slope = (up - down) / (2 * h)
+    assert np.allclose(err, np.abs(slope) * se, rtol=1e-6)

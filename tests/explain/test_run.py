@@ -69,6 +69,9 @@ def test_explain_finds_the_region_each_task_reads(dataset, tmp_path):
         assert -1 <= agree["occlusion_abs"] <= 1
         assert agree["occlusion_abs"] == pytest.approx(agree["integrated_gradients_abs"],
                                                        abs=1e-3)
+    for task in ("beta3", "delta_rnp", "skin"):
+        assert 0.0 <= summary["noise"][task]["significant_windows"] <= 1.0
+        assert summary["noise"][task]["noise_fraction"] > 0.0
     assert json.loads((out / "explain.json").read_text())["n_images"] == 3
     for figure in summary["figures"].values():
         assert (out / figure.split("/")[-1]).stat().st_size > 1000

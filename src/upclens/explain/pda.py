@@ -14,6 +14,7 @@ image is evaluated in large batches through the model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,13 +45,17 @@ class PDAResult:
 
     ``heatmaps[task]`` (ny, nx): pixel relevance (bits of evidence for ``skin``, output units for
     regressions).  ``window_relevance[task]`` (P,): per window.  ``prediction[task]``: the model's
-    output on the image (P(skin) for the classifier).
+    output on the image (P(skin) for the classifier).  ``window_error``, ``heatmap_error``: the
+    standard errors from the finite number of samples (windows are sampled independently, so
+    a pixel's error is sqrt(sum of its windows' squared errors) / their number).
     """
 
     heatmaps: dict[str, np.ndarray]
     window_relevance: dict[str, np.ndarray]
     prediction: dict[str, float]
     windows: Windows
+    window_error: dict[str, np.ndarray]
+    heatmap_error: dict[str, np.ndarray]
 
 
 def laplace(p: np.ndarray | float, n_train: int, n_classes: int = 2) -> np.ndarray:
@@ -90,12 +95,14 @@ def predict(model: Model, images: Any, tasks: tuple[str, ...] | None = None) -> 
     return result
 
 
-def expected_without(model: Model, image: np.ndarray, windows: Windows, values: np.ndarray,
-                     batch_size: int = 256) -> dict[str, np.ndarray]:
-    """E over samples of each task output with every window replaced by ``values``.
+def sample_moments(model: Model, image: np.ndarray, windows: Windows, values: np.ndarray,
+                   batch_size: int = 256) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Mean over samples of each task output with every window replaced by ``values``, and the
+    standard error of that mean (NaN for one sample).
 
-    image: (ny, nx).  values: (P, S, k*k) window contents.  Returns task -> (P,) mean outputs
-    (the mean of P(skin) for the classifier, as p(c | x_\\w) in the paper).
+    image: (ny, nx).  values: (P, S, k*k) window contents.  Returns (task -> (P,) means,
+    task -> (P,) standard errors); for the classifier the mean of P(skin), p(c | x_\\w) in the
+    paper.
     """
     import torch
 
@@ -109,18 +116,28 @@ def expected_without(model: Model, image: np.ndarray, windows: Windows, values: 
     base = torch.as_tensor(np.ascontiguousarray(image, dtype=np.float32)).reshape(1, -1)
     idx = torch.as_tensor(windows.flat)
     vals = torch.as_tensor(values.reshape(n_win * n_s, k2), dtype=torch.float32)
-    sums: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
     for r0 in range(0, n_win * n_s, int(batch_size)):
         r1 = min(r0 + int(batch_size), n_win * n_s)
         rows = torch.arange(r0, r1)
         batch = base.expand(r1 - r0, -1).clone()
         batch.scatter_(1, idx[rows // n_s], vals[r0:r1])
-        out = predict(model, batch.reshape(-1, ny, nx))
-        for task, value in out.items():
-            per_window = torch.zeros(n_win, dtype=torch.float64)
-            per_window.index_add_(0, rows // n_s, value)
-            sums[task] = sums.get(task, 0.0) + per_window
-    return {task: (s / n_s).numpy() for task, s in sums.items()}
+        for task, value in predict(model, batch.reshape(-1, ny, nx)).items():
+            outputs.setdefault(task, []).append(value.numpy())
+    means, errors = {}, {}
+    for task, parts in outputs.items():
+        per = np.concatenate(parts).reshape(n_win, n_s)
+        means[task] = per.mean(axis=1)
+        errors[task] = (per.std(axis=1, ddof=1) / np.sqrt(n_s) if n_s > 1
+                        else np.full(n_win, np.nan))
+    return means, errors
+
+
+def expected_without(model: Model, image: np.ndarray, windows: Windows, values: np.ndarray,
+                     batch_size: int = 256) -> dict[str, np.ndarray]:
+    """E over samples of each task output with every window replaced by ``values``:
+    task -> (P,) (see :func:`sample_moments`)."""
+    return sample_moments(model, image, windows, values, batch_size)[0]
 
 
 def relevance_from(prediction: Mapping[str, float], expected: Mapping[str, np.ndarray],
@@ -133,6 +150,21 @@ def relevance_from(prediction: Mapping[str, float], expected: Mapping[str, np.nd
         else:
             rel[task] = prediction[task] - np.asarray(mean, dtype=np.float64)
     return rel
+
+
+def relevance_errors(expected: Mapping[str, np.ndarray], errors: Mapping[str, np.ndarray],
+                     n_train: int) -> dict[str, np.ndarray]:
+    """Standard errors of the per-window relevance from those of the sample means: equal for a
+    prediction difference; for the weight of evidence by the delta method,
+    se(WE) = N / (N + 2) se(p) / (ln 2 q (1 - q)), q the Laplace-corrected mean p."""
+    out = {}
+    for task, err in errors.items():
+        if task == CLASSIFIER:
+            q = laplace(expected[task], n_train)
+            out[task] = n_train / (n_train + 2.0) * err / (math.log(2.0) * q * (1.0 - q))
+        else:
+            out[task] = np.asarray(err, dtype=np.float64)
+    return out
 
 
 def prediction_difference(model: Model, image: np.ndarray, sampler: Sampler, windows: Windows,
@@ -150,7 +182,10 @@ def prediction_difference(model: Model, image: np.ndarray, sampler: Sampler, win
     base = predict(model, torch.as_tensor(image)[None])
     prediction = {task: float(v[0]) for task, v in base.items()}
     values = sampler.draw(image, windows, int(n_samples), rng)
-    expected = expected_without(model, image, windows, values, batch_size)
+    expected, errors = sample_moments(model, image, windows, values, batch_size)
     rel = relevance_from(prediction, expected, n_train)
+    rel_err = relevance_errors(expected, errors, n_train)
     heat = {task: windows.spread(r) for task, r in rel.items()}
-    return PDAResult(heat, rel, prediction, windows)
+    heat_err = {task: np.sqrt(windows.spread(e**2) / windows.coverage())
+                for task, e in rel_err.items()}
+    return PDAResult(heat, rel, prediction, windows, rel_err, heat_err)

@@ -4,6 +4,7 @@ the cross-check against occlusion and integrated gradients."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -57,6 +58,9 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
     n_fit: images (at most) used to fit the sampler, the mean image and the regions.
     cross_check: images also explained by occlusion (data-mean fill) and integrated gradients
     (data-mean baseline, ``ig_steps`` nodes), compared with PDA by rank correlation.
+    The summary's ``noise`` gives per task, averaged over images, the share of sum |relevance|
+    expected from the sampling noise alone (``noise_fraction``) and the fraction of windows
+    whose relevance exceeds 3 standard errors (``significant_windows``).
     """
     from upclens.data import read_dataset
 
@@ -90,6 +94,8 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
 
     chosen = np.sort(np.random.default_rng([seed, 0]).permutation(n_total)[:n_images])
     heat: dict[str, list[np.ndarray]] = {}
+    errs: dict[str, list[np.ndarray]] = {}
+    noise: dict[str, dict[str, list[float]]] = {}
     preds: dict[str, list[float]] = {}
     t0 = time.perf_counter()
     for index in chosen:
@@ -98,7 +104,12 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
                                     batch_size)
         for task, h in res.heatmaps.items():
             heat.setdefault(task, []).append(h)
+            errs.setdefault(task, []).append(res.heatmap_error[task])
             preds.setdefault(task, []).append(res.prediction[task])
+            rows = noise.setdefault(task, {"noise_fraction": [], "significant_windows": []})
+            rows["noise_fraction"].append(noise_fraction(h, res.heatmap_error[task]))
+            rows["significant_windows"].append(float(np.mean(
+                np.abs(res.window_relevance[task]) > 3 * res.window_error[task])))
     seconds_per_heatmap = (time.perf_counter() - t0) / len(chosen)
     stacks = {task: np.stack(h) for task, h in heat.items()}
     mean_heat = {task: s.mean(axis=0) for task, s in stacks.items()}
@@ -114,6 +125,8 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
             shares[task][f"{name}_per_image_std"] = float(vals.std(ddof=1)) if vals.size > 1 \
                 else float("nan")
 
+    noise_summary = {task: {key: float(np.nanmean(v)) for key, v in rows.items()}
+                     for task, rows in noise.items()}
     agreement = _cross_check(net, images, chosen[:cross_check], stacks, mean_image, windows,
                              n_train, batch_size, ig_steps)
     figures = _figures(out, images, chosen[:n_figures], stacks, mean_heat, mean_abs,
@@ -123,6 +136,7 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
         "mean_image": mean_image, "edge": regions.edge, "fringe": regions.fringe}
     for task in stacks:
         arrays[f"heatmaps_{task}"] = stacks[task]
+        arrays[f"errors_{task}"] = np.stack(errs[task])
         arrays[f"mean_{task}"] = mean_heat[task]
         arrays[f"mean_abs_{task}"] = mean_abs[task]
         arrays[f"prediction_{task}"] = np.array(preds[task])
@@ -141,13 +155,22 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
         "regions": {"edge_low": regions.edge_low, "edge_high": regions.edge_high,
                     "fringe_level": regions.fringe_level,
                     "reference": "mean image of the fitted images"},
-        "region_shares": shares, "agreement": agreement,
+        "region_shares": shares, "agreement": agreement, "noise": noise_summary,
         "timing_s": {"sampler_fit": t_fit, "per_heatmap": seconds_per_heatmap},
         "figures": figures, "heatmaps": str(out / "heatmaps.npz"),
     }
     with atomic_path(out / "explain.json", suffix=".json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2, default=float))
     return summary
+
+
+def noise_fraction(heat: np.ndarray, error: np.ndarray) -> float:
+    """Share of sum |heatmap| that sampling noise alone would give: for a heatmap of pure
+    Gaussian noise E|h| = sqrt(2 / pi) sigma per pixel.  Near 1: the map is noise."""
+    total = float(np.abs(heat).sum())
+    if total == 0.0 or not np.all(np.isfinite(error)):
+        return float("nan")
+    return float(math.sqrt(2.0 / math.pi) * error.sum() / total)
 
 
 def _cross_check(net: Model, images: np.ndarray, indices: np.ndarray,

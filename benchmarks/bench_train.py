@@ -34,7 +34,7 @@ def main() -> None:
     p.add_argument("--test", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--set", action="append", default=[], help="setting=value (JSON value)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--progress", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -44,7 +44,7 @@ def main() -> None:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    train(args.data, args.val, out, settings, progress=args.progress)
+    train(args.data, args.val, out, settings, progress=args.progress, threads=args.threads)
     seconds = time.perf_counter() - t0
     history = json.loads((out / "history.json").read_text())
     m = evaluate(out, args.test, out / "eval", figures=False, device="cpu")

@@ -44,7 +44,7 @@ class TrainSettings:
     head: int = 128
     preprocess: str = "log_pixel"
     eps: float = 1.0e-3
-    weighting: str = "fixed"
+    weighting: str = "learned"
     class_weight: float = 1.0
     beta_nll: float = 0.0
     epochs: int = 20
@@ -53,7 +53,7 @@ class TrainSettings:
     weight_decay: float = 1.0e-4
     schedule: str = "onecycle"
     augment: str = "flip"
-    patience: int = 5
+    patience: int = 8
     calibrate: bool = True
     seed: int = 0
     max_train: int | None = None

@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import DistributedSampler
 
 from upclens import __version__
-from upclens.errors import ParameterError
+from upclens.errors import ParameterError, check_range
 from upclens.io import atomic_path, check_writable
 from upclens.learn import checkpoint
 from upclens.learn.datasource import ArrayData, check_compatible, load_data
@@ -44,21 +44,28 @@ VAL_BATCH = 512
 
 def train(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
           settings: TrainSettings | None = None, resume: bool = False, progress: bool = True,
-          stop_after: int | None = None) -> Path:
+          stop_after: int | None = None, threads: int | None = 1) -> Path:
     """Train a ShapeNet on ``train_path``, select on ``val_path``; return the run folder.
 
     ``resume`` continues from ``out_dir/checkpoint.pt`` (with the settings stored there; only
     the device may change).  ``stop_after``: leave after that many epochs of this call (for
-    time-limited job slots; the next ``resume`` continues).  Under torchrun every rank calls
-    this with the same arguments.
+    time-limited job slots; the next ``resume`` continues).  ``threads``: CPU threads of this
+    process while training (None: torch's setting); one per process is the default because two
+    OpenMP threads on a busy 2-core machine ran 30x slower than one (docs/learning.md).  Under
+    torchrun every rank calls this with the same arguments.
     """
     settings = settings or TrainSettings()
+    previous = torch.get_num_threads()
+    if threads is not None:
+        check_range("threads", threads, 1, 1024)
+        torch.set_num_threads(int(threads))
     ctx = setup(settings.device)
     try:
         return _train(ctx, Path(train_path), Path(val_path), Path(out_dir), settings, resume,
                       progress, stop_after)
     finally:
         teardown(ctx)
+        torch.set_num_threads(previous)
 
 
 class _Standardised(torch.nn.Module):

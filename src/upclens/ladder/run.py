@@ -48,6 +48,19 @@ def _shared_dataset(out: Path, cfg: DatasetConfig, spec: LadderSize, seed: int,
                             progress=progress)
 
 
+def _dataset(out: Path, cfg: DatasetConfig, spec: LadderSize, seed: int,
+             progress: bool) -> Path:
+    """The dataset of ``cfg`` in OUT/datasets: generated, or for finite counts drawn from the
+    generated exact parent; each made once and shared by every row that uses it."""
+    from upclens.ladder.derive import derive_events, needs_parent, parent_config
+
+    if not needs_parent(cfg):
+        return _shared_dataset(out, cfg, spec, seed, progress)
+    parent = _shared_dataset(out, parent_config(cfg), spec, seed, progress)
+    path = out / "datasets" / f"{_key(cfg, spec.n_images, seed)}.h5"
+    return derive_events(parent, cfg, seed, path)
+
+
 def _rel(out: Path, path: Path) -> str:
     return str(Path(path).resolve().relative_to(out.resolve()))
 
@@ -96,7 +109,6 @@ def pooled_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: in
 
     def data(_: Results) -> dict[str, Any]:
         from upclens.data import split_dataset
-        from upclens.ladder.derive import derive_events, parent_config
         from upclens.ladder.pool import pool_datasets
 
         folder = row_dir / "data"
@@ -104,8 +116,7 @@ def pooled_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: in
         for n, cfg in configs.items():
             sub = folder / f"n{n}"
             sub.mkdir(parents=True, exist_ok=True)
-            parent = _shared_dataset(out, parent_config(cfg), spec, seed, progress)
-            full = derive_events(parent, cfg, seed, sub / "images.h5")
+            full = _dataset(out, cfg, spec, seed, progress)
             parts = split_dataset(full, sub, spec.fractions, seed=seed)
             trains.append(parts["train"])
             vals.append(parts["val"])
@@ -163,15 +174,10 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
 
     def data(_: Results) -> dict[str, Any]:
         from upclens.data import split_dataset
-        from upclens.ladder.derive import derive_events, needs_parent, parent_config
 
         folder = row_dir / "data"
         folder.mkdir(parents=True, exist_ok=True)
-        if needs_parent(cfg):
-            parent = _shared_dataset(out, parent_config(cfg), spec, seed, progress)
-            full = derive_events(parent, cfg, seed, folder / "images.h5")
-        else:
-            full = _shared_dataset(out, cfg, spec, seed, progress)
+        full = _dataset(out, cfg, spec, seed, progress)
         parts = split_dataset(full, folder, spec.fractions, seed=seed)
         return {"files": [_rel(row_dir, p) for p in parts.values()],
                 "parts": {k: _rel(row_dir, p) for k, p in parts.items()},

@@ -47,6 +47,25 @@ def test_ratio_maps_show_skin_at_the_edge_and_deformation_in_the_fringes(tmp_pat
     assert math.isfinite(skin["fringe"]["median_abs_log_ratio"])
 
 
+def test_sensitivity_agreement_prefers_the_matching_ratio_map(tmp_path, rng):
+    """A heatmap that is a monotone function of |ln(skin ratio)| has rank correlation 1 with
+    it and a lower one with an unrelated deformation map; another grid is refused."""
+    from upclens.errors import ParameterError
+    from upclens.explain.ratios import sensitivity_agreement
+
+    axis = np.linspace(-0.2, 0.2, 16)
+    skin = np.exp(rng.normal(0, 0.1, (16, 16)))
+    deform = np.exp(rng.normal(0, 0.3, (16, 16)))
+    path = tmp_path / "ratio_maps.npz"
+    np.savez(path, px=axis, py=axis, ratio_skin_over_no_skin=skin,
+             ratio_deformed_over_sphere=deform)
+    corr = sensitivity_agreement({"delta_rnp": np.abs(np.log(skin)) ** 2}, path, axis)
+    assert corr["delta_rnp"]["skin"] == pytest.approx(1.0)
+    assert abs(corr["delta_rnp"]["deformation"]) < 0.5
+    with pytest.raises(ParameterError, match="grid"):
+        sensitivity_agreement({"beta2": skin}, path, axis[:8])
+
+
 @pytest.mark.slow
 def test_explain_cli_runs_a_trained_model(tmp_path, rng):
     """A real (tiny) model from ``upclens train`` explained from the command line."""

@@ -50,8 +50,13 @@ def test_explain_finds_the_region_each_task_reads(dataset, tmp_path):
     model = LinearModel({"beta3": reg.fringe * 1.0, "delta_rnp": reg.edge * 1.0,
                          "skin_logit": 0.2 * reg.edge})
     out = tmp_path / "explain"
+    # ratio maps that change the image only at the edge (skin) or only in the fringes
+    ratio_npz = tmp_path / "ratio_maps.npz"
+    np.savez(ratio_npz, px=axis, py=axis,
+             ratio_skin_over_no_skin=np.exp(-0.1 * reg.edge),
+             ratio_deformed_over_sphere=np.exp(0.3 * reg.fringe))
     summary = explain(model, path, out, n_images=3, window=3, stride=1, n_samples=4,
-                      seed=2, cross_check=2, ig_steps=4, n_figures=1)
+                      seed=2, cross_check=2, ig_steps=4, n_figures=1, ratio_npz=ratio_npz)
     shares = summary["region_shares"]
     for task, read, other in (("beta3", "fringe", "edge"), ("delta_rnp", "edge", "fringe"),
                               ("skin", "edge", "fringe")):
@@ -69,6 +74,10 @@ def test_explain_finds_the_region_each_task_reads(dataset, tmp_path):
         assert -1 <= agree["occlusion_abs"] <= 1
         assert agree["occlusion_abs"] == pytest.approx(agree["integrated_gradients_abs"],
                                                        abs=1e-3)
+    sens = summary["sensitivity_agreement"]
+    assert sens["beta3"]["deformation"] > sens["beta3"]["skin"]
+    assert sens["delta_rnp"]["skin"] > sens["delta_rnp"]["deformation"]
+    assert sens["skin"]["skin"] > sens["skin"]["deformation"]
     for task in ("beta3", "delta_rnp", "skin"):
         assert 0.0 <= summary["noise"][task]["significant_windows"] <= 1.0
         assert summary["noise"][task]["noise_fraction"] > 0.0

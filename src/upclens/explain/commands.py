@@ -53,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=_integer, default=256,
                    help="images per forward pass (default 256)")
     p.add_argument("--seed", type=_integer, default=0, help="random seed (default 0)")
+    p.add_argument("--ratio-maps", help="ratio_maps.npz of upclens ratio-maps on the same grid: "
+                                        "also correlate the heatmaps with its ratio maps")
     p.set_defaults(handler=_explain)
 
     r = sub.add_parser(
@@ -90,13 +92,16 @@ def _explain(args: argparse.Namespace) -> int:
                       window=args.window, stride=args.stride, n_samples=args.samples,
                       sampling=args.sampling, padding=args.padding, seed=args.seed,
                       batch_size=args.batch_size, n_fit=args.fit_images,
-                      cross_check=args.cross_check)
+                      cross_check=args.cross_check, ratio_npz=args.ratio_maps)
     print(f"{summary['n_images']} heatmaps, {summary['timing_s']['per_heatmap']:.2f} s each")
     print(f"{'task':>10s} {'edge':>6s} {'fringe':>6s} {'other':>6s}   rank corr. with occlusion")
     for task, share in summary["region_shares"].items():
         agree = summary["agreement"].get(task, {}).get("occlusion_abs", float("nan"))
         print(f"{task:>10s} {share['edge']:6.3f} {share['fringe']:6.3f} {share['other']:6.3f}"
               f"   {agree:6.3f}")
+    for task, corr in (summary["sensitivity_agreement"] or {}).items():
+        print(f"{task:>10s} rank corr. with |ln ratio|: skin {corr['skin']:6.3f}, "
+              f"deformation {corr['deformation']:6.3f}")
     print(f"wrote {args.out}/explain.json")
     return 0
 

@@ -17,8 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from upclens.errors import ParameterError
+from upclens.explain.attribution import rank_correlation
 from upclens.explain.regions import REGIONS, Regions, region_masks
 from upclens.io import atomic_path, check_writable
+
+# ratio map of ratio_maps.npz -> the property it isolates
+RATIO_KEYS = {"skin": "ratio_skin_over_no_skin", "deformation": "ratio_deformed_over_sphere"}
 
 
 def ratio_stats(ratio: np.ndarray, regions: Regions) -> dict[str, dict[str, float]]:
@@ -95,3 +100,29 @@ def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "
     with atomic_path(out / "ratio_maps.json", suffix=".json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2, default=float))
     return summary
+
+
+def sensitivity_agreement(mean_abs: dict[str, np.ndarray], ratio_npz: str | os.PathLike[str],
+                          px: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+    """Where the network looks against where the simulator says each property shows.
+
+    For every task's mean |relevance| (ny, nx), the Spearman rank correlation with |ln ratio|
+    of each ratio map in ``ratio_npz`` (written by :func:`ratio_maps` on the same grid):
+    ``skin`` (skin / no skin) and ``deformation`` (deformed / sphere).  A network that reads the
+    skin where the skin changes the image correlates more with ``skin`` for the skin and
+    Delta r_np tasks, and more with ``deformation`` for beta2 and beta3.
+    """
+    with np.load(ratio_npz) as data:
+        maps = {name: np.abs(np.log(np.clip(data[key], 1e-300, None)))
+                for name, key in RATIO_KEYS.items()}
+        grid = data["px"]
+    if px is not None and (len(px) != len(grid) or not np.allclose(px, grid)):
+        raise ParameterError("ratio maps", str(ratio_npz),
+                             "must be on the grid of the explained images (same px, py)")
+    out = {}
+    for task, heat in mean_abs.items():
+        if np.shape(heat) != next(iter(maps.values())).shape:
+            raise ParameterError("ratio maps", str(ratio_npz),
+                                 f"must have the heatmaps' shape {np.shape(heat)}")
+        out[task] = {name: rank_correlation(heat, m) for name, m in maps.items()}
+    return out

@@ -48,7 +48,8 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
             out_dir: str | os.PathLike[str], n_images: int = 16, window: int = 6,
             stride: int = 3, n_samples: int = 10, sampling: str = "conditional",
             padding: int = 2, seed: int = 0, batch_size: int = 256, n_fit: int = 2000,
-            cross_check: int = 4, ig_steps: int = 32, n_figures: int = 3) -> dict[str, Any]:
+            cross_check: int = 4, ig_steps: int = 32, n_figures: int = 3,
+            ratio_npz: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """PDA heatmaps for ``n_images`` images of the data set ``data`` (HDF5), written to
     ``out_dir``: ``heatmaps.npz``, PNG figures and ``explain.json``; returns the summary.
 
@@ -61,6 +62,9 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
     The summary's ``noise`` gives per task, averaged over images, the share of sum |relevance|
     expected from the sampling noise alone (``noise_fraction``) and the fraction of windows
     whose relevance exceeds 3 standard errors (``significant_windows``).
+    ratio_npz: ``ratio_maps.npz`` of :func:`upclens.explain.ratios.ratio_maps` on the same
+    grid; adds ``sensitivity_agreement`` (rank correlation of each task's mean |relevance| with
+    |ln ratio| of the skin and the deformation ratio maps).
     """
     from upclens.data import read_dataset
 
@@ -125,6 +129,11 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
             shares[task][f"{name}_per_image_std"] = float(vals.std(ddof=1)) if vals.size > 1 \
                 else float("nan")
 
+    sensitivity = None
+    if ratio_npz is not None:
+        from upclens.explain.ratios import sensitivity_agreement
+
+        sensitivity = sensitivity_agreement(mean_abs, ratio_npz, px)
     noise_summary = {task: {key: float(np.nanmean(v)) for key, v in rows.items()}
                      for task, rows in noise.items()}
     agreement = _cross_check(net, images, chosen[:cross_check], stacks, mean_image, windows,
@@ -156,6 +165,7 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
                     "fringe_level": regions.fringe_level,
                     "reference": "mean image of the fitted images"},
         "region_shares": shares, "agreement": agreement, "noise": noise_summary,
+        "sensitivity_agreement": sensitivity,
         "timing_s": {"sampler_fit": t_fit, "per_heatmap": seconds_per_heatmap},
         "figures": figures, "heatmaps": str(out / "heatmaps.npz"),
     }

@@ -95,3 +95,15 @@ def test_explain_rejects_bad_settings(dataset, tmp_path):
         explain(model, path, tmp_path / "o", window=40)
     with pytest.raises(ParameterError, match="n_images"):
         explain(model, path, tmp_path / "o", n_images=0)
+
+
+def test_one_sample_per_window_has_no_error_estimate(dataset, tmp_path):
+    """With one sample the standard errors are unknown: NaN, without a warning."""
+    path, _ = dataset
+    model = LinearModel({"beta2": np.ones((PIXELS, PIXELS))})
+    summary = explain(model, path, tmp_path / "o", n_images=1, window=8, stride=8,
+                      n_samples=1, sampling="marginal", cross_check=0, n_figures=0)
+    assert np.isnan(summary["noise"]["beta2"]["noise_fraction"])
+    assert summary["agreement"] == {}
+    with pytest.raises(ParameterError, match="ratio_npz"):
+        explain(model, path, tmp_path / "o", ratio_npz=tmp_path / "missing.npz")

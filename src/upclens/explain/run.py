@@ -73,6 +73,8 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
                             ("seed", seed, 0), ("n_figures", n_figures, 0)):
         _check_int(name, value, lo)
     check_choice("sampling", sampling, SAMPLINGS)
+    if ratio_npz is not None and not Path(ratio_npz).is_file():
+        raise ParameterError("ratio_npz", str(ratio_npz), "must be a ratio_maps.npz file")
     out = Path(out_dir)
     check_writable(out / "explain.json", make_parents=True)
     net, meta = _model(model)
@@ -134,7 +136,7 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
         from upclens.explain.ratios import sensitivity_agreement
 
         sensitivity = sensitivity_agreement(mean_abs, ratio_npz, px)
-    noise_summary = {task: {key: float(np.nanmean(v)) for key, v in rows.items()}
+    noise_summary = {task: {key: _nanmean(v) for key, v in rows.items()}
                      for task, rows in noise.items()}
     agreement = _cross_check(net, images, chosen[:cross_check], stacks, mean_image, windows,
                              n_train, batch_size, ig_steps)
@@ -174,6 +176,12 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
     return summary
 
 
+def _nanmean(values: list[float]) -> float:
+    """Mean of the finite values; NaN (without a warning) when there are none."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
 def noise_fraction(heat: np.ndarray, error: np.ndarray) -> float:
     """Share of sum |heatmap| that sampling noise alone would give: for a heatmap of pure
     Gaussian noise E|h| = sqrt(2 / pi) sigma per pixel.  Near 1: the map is noise."""
@@ -204,7 +212,7 @@ def _cross_check(net: Model, images: np.ndarray, indices: np.ndarray,
                         rank_correlation(pda[n], maps[task]))
                     row.setdefault(f"{method}_abs", []).append(
                         rank_correlation(np.abs(pda[n]), np.abs(maps[task])))
-    return {task: {key: float(np.nanmean(v)) for key, v in row.items()}
+    return {task: {key: _nanmean(v) for key, v in row.items()}
             | {"images": len(indices)} for task, row in rows.items()}
 
 

@@ -75,12 +75,12 @@ def test_existing_run_needs_resume(twin_files: dict[str, Path], tmp_path: Path) 
 
 
 def test_early_stopping(twin_files: dict[str, Path], tmp_path: Path) -> None:
-    """A learning rate too small to move the weights: no improvement, stop after patience."""
+    """A learning rate too small to move the weights: no improvement, stop after patience,
+    but not in the first half of the epochs."""
     settings = TrainSettings(**{**TINY.to_dict(), "epochs": 30, "patience": 2, "lr": 1e-9,
                                 "schedule": "constant", "augment": "none"})
     run = train(twin_files["train"], twin_files["val"], tmp_path / "run", settings,
                 progress=False)
     history = json.loads((run / "history.json").read_text())
-    assert history["epoch"] < 30
-    assert history["bad"] == 2
-    assert history["epoch"] == history["best_epoch"] + 2
+    assert history["bad"] >= 2
+    assert history["epoch"] == max(15, history["best_epoch"] + 2)

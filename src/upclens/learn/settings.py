@@ -33,9 +33,10 @@ class TrainSettings:
     each NLL term (Seitzer et al. 2022; 0 is the plain NLL).  lr: peak learning rate; schedule:
     'onecycle', 'cosine' or 'constant'.  augment: 'flip' mirrors px and py at random (labels are
     invariant under both reflections of the parent distribution).  patience: epochs without a
-    better validation loss before stopping.  calibrate: after training, rescale each predicted
-    sigma by the factor that makes +-1 sigma cover 68.27 % of the validation set.  max_train:
-    use only the first that many training images (None: all).
+    better validation loss before stopping, counted in the second half of the epochs only.
+    calibrate: after training, rescale each predicted sigma by the factor that makes +-1 sigma
+    cover 68.27 % of the validation set.  max_train: use only the first that many training
+    images (None: all).
     """
 
     width: int = 16

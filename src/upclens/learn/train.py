@@ -68,6 +68,13 @@ def train(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
         torch.set_num_threads(previous)
 
 
+def _stop_early(run: dict[str, Any], settings: TrainSettings) -> bool:
+    """No better validation loss for ``patience`` epochs, once half the epochs are done (the
+    validation loss jumps while the learning rate is high; stopping then lost the run)."""
+    return (run["bad"] >= settings.patience
+            and run["epoch"] >= math.ceil(settings.epochs / 2))
+
+
 class _Standardised(torch.nn.Module):
     """The model's standardised outputs as ``forward``, so DDP synchronises their gradients."""
 
@@ -202,7 +209,7 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
     extra = {"n_train": len(data), "n_val": len(val), "train_data": str(train_path),
              "world_size": ctx.world_size}
     epochs_here = 0
-    while run["epoch"] < settings.epochs and run["bad"] < settings.patience:
+    while run["epoch"] < settings.epochs and not _stop_early(run, settings):
         if stop_after is not None and epochs_here >= stop_after:
             break
         epoch = run["epoch"]
@@ -271,7 +278,7 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
         epochs_here += 1
     if not broadcast_flag((out / checkpoint.MODEL_FILE).is_file() if ctx.is_main else True, ctx):
         raise ParameterError("out", str(out), "no model was written")
-    finished = run["epoch"] >= settings.epochs or run["bad"] >= settings.patience
+    finished = run["epoch"] >= settings.epochs or _stop_early(run, settings)
     if finished and settings.calibrate and ctx.is_main:
         _calibrate(out / checkpoint.MODEL_FILE, settings, data.shape, val)
     barrier(ctx)

@@ -107,3 +107,25 @@ def test_one_sample_per_window_has_no_error_estimate(dataset, tmp_path):
     assert summary["agreement"] == {}
     with pytest.raises(ParameterError, match="ratio_npz"):
         explain(model, path, tmp_path / "o", ratio_npz=tmp_path / "missing.npz")
+
+
+def test_the_sampler_can_be_fitted_on_another_file(dataset, tmp_path, rng):
+    """fit_data (e.g. the training split) supplies the sampler's images and the mean image;
+    a file on another grid is refused."""
+    path, _ = dataset
+    other, labels = double_slit_images(12, PIXELS, rng)
+    other_path = write_dataset(tmp_path / "train.h5", other * 2.0, labels)
+    model = LinearModel({"beta2": np.ones((PIXELS, PIXELS))})
+    summary = explain(model, path, tmp_path / "o", n_images=1, window=8, stride=8,
+                      n_samples=2, sampling="marginal", cross_check=0, n_figures=0,
+                      fit_data=other_path, n_fit=5)
+    assert summary["settings"]["n_fit"] == 5
+    assert summary["settings"]["fit_data"] == str(other_path)
+    fit_idx = np.sort(np.random.default_rng([0, 1]).permutation(12)[:5])
+    expected = (other * 2.0).astype(np.float32)[fit_idx].astype(np.float64).mean(0)
+    with np.load(tmp_path / "o" / "heatmaps.npz") as data:
+        assert np.allclose(data["mean_image"], expected, rtol=1e-6)
+    small, small_labels = double_slit_images(6, 16, rng)
+    with pytest.raises(ParameterError, match="fit_data"):
+        explain(model, path, tmp_path / "o", fit_data=write_dataset(
+            tmp_path / "small.h5", small, small_labels))

@@ -47,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--padding", type=_integer, default=2,
                    help="frame width around a window for conditional sampling (default 2)")
     p.add_argument("--fit-images", type=_integer, default=2000,
-                   help="dataset images (at most) that fit the sampler and regions (default 2000)")
+                   help="images (at most) that fit the sampler and regions (default 2000)")
+    p.add_argument("--fit-data", help="dataset those images come from, e.g. the training split "
+                                      "(default: --data)")
     p.add_argument("--cross-check", type=_integer, default=4,
                    help="images also explained by occlusion and integrated gradients (default 4)")
     p.add_argument("--batch-size", type=_integer, default=256,
@@ -92,7 +94,8 @@ def _explain(args: argparse.Namespace) -> int:
                       window=args.window, stride=args.stride, n_samples=args.samples,
                       sampling=args.sampling, padding=args.padding, seed=args.seed,
                       batch_size=args.batch_size, n_fit=args.fit_images,
-                      cross_check=args.cross_check, ratio_npz=args.ratio_maps)
+                      cross_check=args.cross_check, ratio_npz=args.ratio_maps,
+                      fit_data=args.fit_data)
     print(f"{summary['n_images']} heatmaps, {summary['timing_s']['per_heatmap']:.2f} s each")
     print(f"{'task':>10s} {'edge':>6s} {'fringe':>6s} {'other':>6s}   rank corr. with occlusion")
     for task, share in summary["region_shares"].items():

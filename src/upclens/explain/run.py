@@ -49,14 +49,16 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
             stride: int = 3, n_samples: int = 10, sampling: str = "conditional",
             padding: int = 2, seed: int = 0, batch_size: int = 256, n_fit: int = 2000,
             cross_check: int = 4, ig_steps: int = 32, n_figures: int = 3,
-            ratio_npz: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+            ratio_npz: str | os.PathLike[str] | None = None,
+            fit_data: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """PDA heatmaps for ``n_images`` images of the data set ``data`` (HDF5), written to
     ``out_dir``: ``heatmaps.npz``, PNG figures and ``explain.json``; returns the summary.
 
     model: a run folder (``upclens.learn.load_model``) or a callable with the model contract.
     window, stride: window size and step (pixels).  n_samples: samples per window.
     sampling: 'conditional' (Gaussian given a frame of ``padding`` pixels) or 'marginal'.
-    n_fit: images (at most) used to fit the sampler, the mean image and the regions.
+    n_fit: images (at most) used to fit the sampler, the mean image and the regions, drawn from
+    ``fit_data`` (e.g. the training set, as in the paper; default: ``data`` itself).
     cross_check: images also explained by occlusion (data-mean fill) and integrated gradients
     (data-mean baseline, ``ig_steps`` nodes), compared with PDA by rank correlation.
     The summary's ``noise`` gives per task, averaged over images, the share of sum |relevance|
@@ -89,8 +91,20 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
     px, py = np.asarray(dmeta["px"]), np.asarray(dmeta["py"])
     windows = Windows.build(shape, window, stride)
 
-    fit_idx = np.sort(np.random.default_rng([seed, 1]).permutation(n_total)[:n_fit])
-    fit = images[fit_idx].astype(np.float64)
+    if fit_data is None:
+        fit_idx = np.sort(np.random.default_rng([seed, 1]).permutation(n_total)[:n_fit])
+        fit = images[fit_idx].astype(np.float64)
+    else:
+        from upclens.data.store import file_meta, open_checked
+
+        with open_checked(fit_data) as f:
+            n_other = int(file_meta(f)["n"])
+        fit_idx = np.sort(np.random.default_rng([seed, 1]).permutation(n_other)[:n_fit])
+        fit, _, fmeta = read_dataset(fit_data, fit_idx)
+        fit = fit.astype(np.float64)
+        if fit.shape[1:] != shape or not np.allclose(fmeta["px"], px):
+            raise ParameterError("fit_data", str(fit_data),
+                                 f"must hold images on the grid of {data}")
     mean_image = fit.mean(axis=0)
     t0 = time.perf_counter()
     sampler: Any = (ConditionalSampler.fit(fit, windows, padding=padding)
@@ -161,11 +175,12 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
         "data": str(data), "n_images": len(chosen), "indices": chosen.tolist(),
         "settings": {"window": window, "stride": stride, "n_samples": n_samples,
                      "sampling": sampling, "padding": padding, "seed": seed,
-                     "n_fit": len(fit_idx), "n_train": n_train, "windows": windows.count,
+                     "n_fit": len(fit_idx), "n_train": n_train,
+                     "fit_data": str(fit_data or data), "windows": windows.count,
                      "evaluations_per_heatmap": windows.count * n_samples},
         "regions": {"edge_low": regions.edge_low, "edge_high": regions.edge_high,
                     "fringe_level": regions.fringe_level,
-                    "reference": "mean image of the fitted images"},
+                    "reference": "mean image of the fitted images (fit_data)"},
         "region_shares": shares, "agreement": agreement, "noise": noise_summary,
         "sensitivity_agreement": sensitivity,
         "timing_s": {"sampler_fit": t_fit, "per_heatmap": seconds_per_heatmap},

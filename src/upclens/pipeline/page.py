@@ -132,7 +132,11 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
     sec = rep.section("Where the network looks (Prediction Difference Analysis)")
     shares = results.get("explain", {}).get("summary", {}).get("region_shares", {})
     if isinstance(shares, dict) and shares:
-        sec.table([{"task": k, **v} for k, v in shares.items() if isinstance(v, dict)])
+        sec.text("Share of |relevance| in the bright-spot edge and dark-fringe regions, and the "
+                 "enrichment over the regions' share of the image area (1 = no preference).")
+        cols = ("edge", "edge_enrichment", "fringe", "fringe_enrichment", "other")
+        sec.table([{"task": k, **{c: v.get(c) for c in cols}} for k, v in shares.items()
+                   if isinstance(v, dict)])
     _figures(sec, out, results, "explain", "explain/")
     sec = rep.section("Observables and their sensitivity")
     _figures(sec, out, results, "observables", "observables/")

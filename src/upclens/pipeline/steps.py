@@ -93,15 +93,20 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
                 "network_rmse": rmse, "notes": known["notes"]}
 
     def explain(res: Results) -> dict[str, Any]:
+        from upclens.data.simulate import physics_settings
         from upclens.explain import ratios
         from upclens.explain.run import explain as explain_model
 
-        folder = out / "explain"
-        summary = explain_model(out / res["train"]["run_dir"],
-                                out / res["generate"]["parts"]["test"], folder,
-                                n_images=plan.explain_images, seed=plan.seed)
+        parts = res["generate"]["parts"]
+        collision, switches, grid = physics_settings(cfg)
         ratio = ratios.ratio_maps(cfg.physics.nucleus, out / "ratios",
-                                  skin_type=cfg.physics.skin_type)
+                                  skin_type=cfg.physics.skin_type, collision=collision,
+                                  switches=switches, grid=grid)
+        folder = out / "explain"
+        summary = explain_model(out / res["train"]["run_dir"], out / parts["test"], folder,
+                                n_images=plan.explain_images, seed=plan.seed,
+                                fit_data=out / parts["train"],
+                                ratio_npz=out / "ratios" / "ratio_maps.npz")
         return {"files": ["explain/explain.json", *_pngs(out, folder),
                           *_pngs(out, out / "ratios")],
                 "summary": _strip_arrays(summary), "ratios": _strip_arrays(ratio)}

@@ -3,6 +3,7 @@ images and event lists."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,7 @@ def test_predict_image_scale_and_events(tiny_run: Path, tmp_path: Path) -> None:
     (tmp_path / "ev.csv").write_text("\n".join(lines) + "\n")
     c = predict(tiny_run, tmp_path / "ev.csv")
     assert c["source"] == "events"
+    assert "noise-free" in c["warnings"][0]  # the twin images are expected images
     assert c["n_events"] == events.shape[0] + 1
     assert c["n_in_window"] == events.shape[0]
     assert c["beta2"] == pytest.approx(predict(tiny_run, counts.astype(float))["beta2"],
@@ -106,3 +108,16 @@ def test_predict_refusals(tiny_run: Path, tmp_path: Path) -> None:
         predict(tiny_run, tmp_path / "hdr.csv")
     with pytest.raises(ParameterError, match="run folder"):
         predict(tmp_path / "nothing", np.ones((16, 16)))
+
+
+def test_prediction_warnings() -> None:
+    """Out-of-range predictions are named; finite-count training data silences the event note."""
+    from upclens.learn.predict import _warnings
+
+    meta = {"target_min": [0.0, 0.0, 0.0], "target_max": [0.3, 0.3, 0.2],
+            "dataset_config": json.dumps({"image": {"n_events": 10000}})}
+    result = {"beta2": 0.85, "beta3": 0.31, "delta_rnp": -0.01, "source": "events"}
+    notes = _warnings(result, meta)
+    assert notes == ["beta2 = 0.85 is outside the training range [0, 0.3]"]
+    meta["dataset_config"] = json.dumps({"image": {"n_events": 0}})
+    assert "noise-free" in _warnings(result, meta)[0]

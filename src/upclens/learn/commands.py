@@ -135,4 +135,6 @@ def _predict(args: argparse.Namespace) -> int:
     print(f"beta3     = {r['beta3']:.4f} +- {r['beta3_sigma']:.4f}")
     print(f"delta_rnp = {r['delta_rnp']:.4f} +- {r['delta_rnp_sigma']:.4f} fm")
     print(f"P(skin)   = {r['p_skin']:.4f}")
+    for note in r["warnings"]:
+        print(f"note: {note}")
     return 0

@@ -10,6 +10,7 @@ on finite-statistics images.
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -74,11 +75,38 @@ def _load_image(path: Path, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return image
 
 
+def _trained_on_counts(meta: dict[str, Any]) -> bool:
+    """Whether the training images were finite-count histograms (dataset config image.n_events)."""
+    try:
+        config = json.loads(meta.get("dataset_config", "{}"))
+        return int(config.get("image", {}).get("n_events", 0) or 0) > 0
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _warnings(result: dict[str, Any], meta: dict[str, Any]) -> list[str]:
+    """Plain-language cautions: inputs unlike the training images, predictions off its range."""
+    notes = []
+    if result.get("source") == "events" and not _trained_on_counts(meta):
+        notes.append("this model was trained on noise-free images; an event list lies outside "
+                     "its training distribution (train on finite-count images for event lists)")
+    for k, name in enumerate(TARGETS):
+        if "target_min" not in meta:
+            break
+        lo, hi = meta["target_min"][k], meta["target_max"][k]
+        pad = 0.1 * (hi - lo)
+        if not lo - pad <= result[name] <= hi + pad:
+            notes.append(f"{name} = {result[name]:.4g} is outside the training range "
+                         f"[{lo:.4g}, {hi:.4g}]")
+    return notes
+
+
 def predict(run_dir: str | Path, image_or_csv: str | Path | np.ndarray) -> dict[str, Any]:
     """Predicted beta2, beta3, delta_rnp (fm) with 1-sigma uncertainties and P(skin).
 
     ``image_or_csv``: an image .npz (``intensity[iy, ix]``, optional px, py), a CSV event list
-    (px, py in GeV, one J/psi per row) or an array (ny, nx).
+    (px, py in GeV, one J/psi per row) or an array (ny, nx).  ``warnings`` lists inputs unlike
+    the training images and predictions outside the training range.
     """
     model, meta = load_model(run_dir)
     px, py = np.asarray(meta["px"]), np.asarray(meta["py"])
@@ -115,4 +143,5 @@ def predict(run_dir: str | Path, image_or_csv: str | Path | np.ndarray) -> dict[
     result["skin_logit"] = logit
     result["p_skin"] = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
     result.update(info)
+    result["warnings"] = _warnings(result, meta)
     return result

@@ -48,7 +48,7 @@ class TrainSettings:
     weighting: str = "learned"
     class_weight: float = 1.0
     beta_nll: float = 0.0
-    epochs: int = 20
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 3.0e-3
     weight_decay: float = 1.0e-4

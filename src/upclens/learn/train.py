@@ -207,7 +207,9 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
     classes = data.classes.to(ctx.device)
     tmean, tstd = model.target_mean, model.target_std
     extra = {"n_train": len(data), "n_val": len(val), "train_data": str(train_path),
-             "world_size": ctx.world_size}
+             "world_size": ctx.world_size,
+             "target_min": [float(v) for v in data.targets.min(0).values],
+             "target_max": [float(v) for v in data.targets.max(0).values]}
     epochs_here = 0
     while run["epoch"] < settings.epochs and not _stop_early(run, settings):
         if stop_after is not None and epochs_here >= stop_after:

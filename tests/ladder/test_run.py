@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,15 @@ def ladder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
         calls.append(Path(train_path).parent.parent.name)
         return real(train_path, *args, **kwargs)
 
+    @dataclass(frozen=True)
+    class ChangedDefaults(upclens.learn.TrainSettings):
+        eps: float = 2.0e-3
+
     mp.setattr(upclens.learn, "train", counted)
     try:
         run_ladder(out, rows="2", size="tiny", progress=False)
+        # the learning defaults change between runs: the ladder keeps its first settings
+        mp.setattr(upclens.learn, "TrainSettings", ChangedDefaults)
         run_ladder(out, rows="2,3b,3m", size="tiny", progress=False)
     finally:
         mp.undo()
@@ -44,6 +51,11 @@ def ladder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 def test_a_finished_row_is_not_redone(ladder: tuple[Path, list[str]]) -> None:
     out, calls = ladder
     assert calls == ["row-2", "row-3b", "row-3m"]
+    pinned = json.loads((out / "train_settings.json").read_text())
+    assert pinned["eps"] == 1.0e-3
+    for row in ("2", "3b", "3m"):
+        marker = json.loads((out / f"row-{row}" / "stages" / "train.json").read_text())
+        assert marker["settings"] == pinned
     # row 2 and the parent of row 3b are the same exact dataset, generated once; 3a and 3b
     # are drawn from it once each (rows 3b and 3m share the 3b file)
     assert len(list((out / "datasets").glob("*.h5"))) == 3

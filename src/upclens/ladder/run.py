@@ -65,6 +65,25 @@ def _rel(out: Path, path: Path) -> str:
     return str(Path(path).resolve().relative_to(out.resolve()))
 
 
+SETTINGS_FILE = "train_settings.json"
+
+
+def ladder_settings(out: Path, spec: LadderSize, seed: int) -> dict[str, Any]:
+    """The training settings of every row of the ladder in ``out``: stored in
+    OUT/train_settings.json on first use and reused on every later run, so that all rows are
+    trained the same way even if the learning module's defaults change between runs."""
+    from upclens.io import atomic_path
+    from upclens.learn import TrainSettings
+
+    path = out / SETTINGS_FILE
+    if path.exists():
+        return TrainSettings.from_dict(json.loads(path.read_text())).to_dict()
+    settings = replace(TrainSettings(), seed=seed, **spec.training).to_dict()
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(settings, indent=1))
+    return settings
+
+
 def _train_stage(row_dir: Path, spec: LadderSize, seed: int, progress: bool) -> Stage:
     def train(res: Results) -> dict[str, Any]:
         from upclens.learn import TrainSettings
@@ -72,7 +91,7 @@ def _train_stage(row_dir: Path, spec: LadderSize, seed: int, progress: bool) -> 
 
         parts = res["data"]["parts"]
         run_dir = row_dir / "model"
-        settings = replace(TrainSettings(), seed=seed, **spec.training)
+        settings = TrainSettings.from_dict(ladder_settings(row_dir.parent, spec, seed))
         train_model(row_dir / parts["train"], row_dir / parts["val"], run_dir, settings,
                     resume=(run_dir / "checkpoint.pt").exists(), progress=progress)
         return {"files": ["model/model.pt"], "settings": settings.to_dict()}
@@ -264,6 +283,7 @@ def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
 
         return Stage(f"row-{row.name}", run, row.title)
 
+    ladder_settings(out, spec, seed)
     results = run_stages(out, [row_stage(r) for r in chosen], progress=progress)
     entries = [e for r in chosen for e in (results[f"row-{r.name}"].get("rows")
                                            or [results[f"row-{r.name}"]["row"]])]

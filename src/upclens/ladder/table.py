@@ -142,7 +142,9 @@ def write_outputs(out: Path, entries: list[dict[str, Any]], spec: LadderSize,
     from upclens.io import atomic_path
     from upclens.ladder.figure import ladder_figure
 
-    summary = {"size": spec.to_dict(), "seed": seed, "columns": list(COLUMNS), "rows": entries,
+    settings = json.loads((out / "train_settings.json").read_text())
+    summary = {"size": spec.to_dict(), "seed": seed, "train_settings": settings,
+               "columns": list(COLUMNS), "rows": entries,
                "files": ["ladder.json", "ladder.csv", "ladder.md", "ladder.png"]}
     with atomic_path(out / "ladder.csv") as tmp:
         tmp.write_text(csv_text(entries))

@@ -11,7 +11,7 @@ from upclens.errors import check_choice
 
 
 def _small_training() -> dict[str, Any]:
-    return {"epochs": 14, "batch_size": 64, "lr": 3.0e-3, "patience": 14}
+    return {}  # the measured TrainSettings defaults (docs/learning.md)
 
 
 def _paper_training() -> dict[str, Any]:

@@ -7,14 +7,8 @@ import json
 import sys
 from typing import Any
 
+from upclens.argtypes import integer as _integer
 from upclens.errors import ParameterError
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
 def _assignment(text: str) -> tuple[str, str]:

@@ -5,23 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from upclens.argtypes import integer as _integer
+from upclens.argtypes import number as _number
 from upclens.physics.commands import add_model_arguments, switches_from_args
-
-
-def _number(text: str) -> float:
-    """argparse type: a float (range checks come later, with the parameter's name)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def _integer(text: str) -> int:
-    """argparse type: an integer."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:

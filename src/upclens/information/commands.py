@@ -7,22 +7,9 @@ import json
 import math
 import sys
 
+from upclens.argtypes import integer as _integer
+from upclens.argtypes import number as _number
 from upclens.errors import ParameterError
-
-
-def _number(text: str) -> float:
-    """argparse type: any float, NaN and inf included (rejected later with context)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,21 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from upclens.argtypes import integer as _integer
+from upclens.argtypes import number as _number
 from upclens.errors import ParameterError
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
 def _window(text: str) -> tuple[float, float]:

@@ -6,22 +6,9 @@ import argparse
 import math
 import sys
 
+from upclens.argtypes import integer as _integer
+from upclens.argtypes import number as _number
 from upclens.errors import ParameterError, check_range
-
-
-def _number(text: str) -> float:
-    """argparse type: any float, NaN and inf included (they are rejected later with context)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
 def add_nucleus_arguments(p: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from upclens.learn.settings import (
@@ -101,7 +102,8 @@ def _train(args: argparse.Namespace) -> int:
     settings = TrainSettings.from_dict({**_DEFAULTS.to_dict(), **chosen})
     out = train(args.data, args.val, args.out, settings, resume=args.resume,
                 progress=not args.no_progress, stop_after=args.stop_after, threads=args.threads)
-    print(f"wrote {out / 'model.pt'}")
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"wrote {out / 'model.pt'}")
     return 0
 
 

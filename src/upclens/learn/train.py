@@ -56,6 +56,8 @@ def train(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
     """
     settings = settings or TrainSettings()
     previous = torch.get_num_threads()
+    deterministic = (torch.are_deterministic_algorithms_enabled(),
+                     torch.is_deterministic_algorithms_warn_only_enabled())
     if threads is not None:
         check_range("threads", threads, 1, 1024)
         torch.set_num_threads(int(threads))
@@ -66,6 +68,7 @@ def train(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
     finally:
         teardown(ctx)
         torch.set_num_threads(previous)
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
 
 
 def _stop_early(run: dict[str, Any], settings: TrainSettings) -> bool:
@@ -169,7 +172,8 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
         check_writable(out / checkpoint.MODEL_FILE, "out", make_parents=True)
     if ctx.device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True)
+    # On GPUs some backward kernels (adaptive pooling) have no deterministic version: warn there.
+    torch.use_deterministic_algorithms(True, warn_only=ctx.device.type == "cuda")
     torch.manual_seed(settings.seed)
 
     data = load_data(train_path, settings.max_train)

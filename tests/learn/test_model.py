@@ -55,3 +55,13 @@ def test_network_outputs_physical_units() -> None:
                                    net.target_std[k] * torch.exp(log_sigma[:, k]))
         assert bool((out[f"{name}_sigma"] > 0).all())
     torch.testing.assert_close(out["skin_logit"], logit)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_gpu_is_refused() -> None:
+    from upclens.errors import ParameterError
+    from upclens.learn.distributed import resolve_device
+
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(ParameterError, match="needs a CUDA GPU"):
+        resolve_device("cuda")

@@ -85,3 +85,37 @@ def test_early_stopping(twin_files: dict[str, Path], tmp_path: Path) -> None:
     assert not torch.are_deterministic_algorithms_enabled()  # global state restored
     assert history["bad"] >= 2
     assert history["epoch"] == max(15, history["best_epoch"] + 2)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume(twin_files: dict[str, Path], tmp_path: Path) -> None:
+    """A training process killed with SIGKILL mid-run, then resumed with the same command, ends
+    with the weights of an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    settings = TrainSettings(**{**TINY.to_dict(), "epochs": 40})
+    run = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "upclens.cli", "train", "--data", str(twin_files["train"]),
+           "--val", str(twin_files["val"]), "--out", str(run), "--no-progress", "--width", "4",
+           "--blocks", "1,1", "--head", "16", "--epochs", "40", "--batch-size", "32", "--lr",
+           "0.01", "--patience", "50", "--seed", "5"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    done = torch.load(run / "checkpoint.pt", weights_only=True)["run"]["epoch"]
+    assert 1 <= done < 40
+    subprocess.run([*cmd, "--resume"], env=env, check=True, capture_output=True)
+    whole = train(twin_files["train"], twin_files["val"], tmp_path / "whole", settings,
+                  progress=False)
+    a, b = _weights(whole), _weights(run)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key

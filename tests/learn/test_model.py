@@ -65,3 +65,21 @@ def test_cuda_without_gpu_is_refused() -> None:
     assert resolve_device("auto").type == "cpu"
     with pytest.raises(ParameterError, match="needs a CUDA GPU"):
         resolve_device("cuda")
+
+
+def test_count_feature_tells_the_network_n() -> None:
+    """Without count_feature the output ignores the image total; with it, the standardised
+    log total (mean 0, std 1 on the fitted images) enters and the output depends on N."""
+    torch.manual_seed(1)
+    x = _images(6) * torch.logspace(0, 3, 6)[:, None, None, None]
+    told = ShapeNet(TrainSettings(width=4, blocks=(1, 1), head=8, count_feature=True), (16, 16))
+    told.preprocess.fit(x)
+    f = told.preprocess.total_feature(x)
+    assert f.shape == (6, 1)
+    assert float(f.mean()) == pytest.approx(0.0, abs=1e-5)
+    assert float(f.std(unbiased=False)) == pytest.approx(1.0, abs=1e-5)
+    told.eval()
+    assert not torch.allclose(told(x)["beta2"], told(10.0 * x)["beta2"])
+    blind = ShapeNet(TrainSettings(width=4, blocks=(1, 1), head=8), (16, 16)).eval()
+    torch.testing.assert_close(blind(x)["beta2"], blind(10.0 * x)["beta2"], rtol=1e-4,
+                               atol=1e-5)

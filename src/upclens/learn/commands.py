@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="residual blocks per stage, e.g. 1,1,1 (default "
                         + ",".join(map(str, d.blocks)) + ")")
     t.add_argument("--head", type=int, help=f"units of the shared dense layer (default {d.head})")
+    t.add_argument("--count-feature", action="store_const", const=True,
+                   help="tell the network the image total (N J/psi of a histogram)")
     t.add_argument("--preprocess", choices=PREPROCESS_MODES,
                    help=f"input transform (default {d.preprocess})")
     t.add_argument("--eps", type=float, help=f"relative floor of the log (default {d.eps:g})")
@@ -90,9 +92,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_predict)
 
 
-_SETTING_FLAGS = ("epochs", "batch_size", "lr", "weight_decay", "width", "stem", "blocks", "head",
-                  "preprocess", "eps", "weighting", "class_weight", "beta_nll", "schedule",
-                  "augment", "patience", "seed", "max_train", "device")
+_SETTING_FLAGS = ("epochs", "batch_size", "lr", "weight_decay", "width", "stem", "blocks",
+                  "head", "count_feature", "preprocess", "eps", "weighting", "class_weight",
+                  "beta_nll", "schedule", "augment", "patience", "seed", "max_train", "device")
 
 
 def _train(args: argparse.Namespace) -> int:

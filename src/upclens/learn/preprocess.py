@@ -6,7 +6,8 @@ scale.  Then, by mode,
     raw:        z = (npix * I / sum I - m) / s            (m, s: global scalars),
     log_global: z = (log(I / sum I + eps / npix) - m) / s,
     log_pixel:  z = (log(I / sum I + eps / npix) - m_ij) / s_ij   (per-pixel mean and std),
-with m, s fitted on the training images and stored as buffers.
+with m, s fitted on the training images and stored as buffers.  A network *told* the event count
+(``count_feature``) also gets the standardised log(sum I), which is N for a histogram of N J/psi.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class Preprocess(nn.Module):
         stat_shape = (1, 1, *self.shape) if mode == "log_pixel" else (1, 1, 1, 1)
         self.register_buffer("mean", torch.zeros(stat_shape))
         self.register_buffer("std", torch.ones(stat_shape))
+        # Standardisation of log(sum I): the image's total (N J/psi for a histogram).
+        self.register_buffer("total_mean", torch.zeros(()))
+        self.register_buffer("total_std", torch.ones(()))
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         """The unstandardised feature: unit-sum image (times npix) or its log."""
@@ -41,6 +45,11 @@ class Preprocess(nn.Module):
         if self.mode == "raw":
             return unit * npix
         return torch.log(unit.clamp_min(0.0) + self.eps / npix)
+
+    def total_feature(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1): standardised log of each image's total (the event count of a histogram)."""
+        total = x.sum(dim=(-1, -2)).clamp_min(torch.finfo(x.dtype).tiny)
+        return (torch.log(total) - self.total_mean) / self.total_std
 
     @torch.no_grad()
     def fit(self, images: torch.Tensor, batch: int = 1024) -> None:
@@ -60,6 +69,9 @@ class Preprocess(nn.Module):
             mean = s1.sum() / count
             var = s2.sum() / count - mean**2
         std = var.clamp_min(0.0).sqrt().clamp_min(_STD_FLOOR)
+        log_total = torch.log(images.sum(dim=(-1, -2)).to(torch.float64).clamp_min(1e-300))
+        self.total_mean.copy_(log_total.mean().to(torch.float32))
+        self.total_std.copy_(log_total.std(unbiased=False).clamp_min(_STD_FLOOR).to(torch.float32))
         self.mean.copy_(mean.to(torch.float32).reshape(self.mean.shape))
         self.std.copy_(std.to(torch.float32).reshape(self.std.shape))
 

@@ -3,7 +3,8 @@
 Trunk: a stem convolution (3x3 with stride 2, or a patchify stem of stride 4), stages of
 residual basic blocks (He et al. 2016) whose width doubles and resolution halves from stage to
 stage, a 4x4 adaptive average pool that keeps the coarse position of the fringes, and a shared
-fully connected layer.  Heads: for each regression target
+fully connected layer (which also gets the standardised log of the image's total when the
+network is told the event count, ``count_feature``).  Heads: for each regression target
 a mean and a log-sigma in standardised units, and one skin logit.  Target standardisation and
 input preprocessing are buffers of the model, so it maps raw intensities to physical units.
 """
@@ -59,9 +60,11 @@ class ShapeNet(nn.Module):
             for k in range(n_blocks):
                 layers.append(BasicBlock(c, c_out, 2 if (k == 0 and stage > 0) else 1))
                 c = c_out
-        layers += [nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * c, settings.head),
-                   nn.ReLU()]
+        layers += [nn.AdaptiveAvgPool2d(4), nn.Flatten()]
         self.trunk = nn.Sequential(*layers)
+        self.count_feature = settings.count_feature
+        self.dense = nn.Sequential(nn.Linear(16 * c + int(self.count_feature), settings.head),
+                                   nn.ReLU())
         n_t = len(TARGETS)
         self.regression = nn.Linear(settings.head, 2 * n_t)
         self.classifier = nn.Linear(settings.head, 1)
@@ -74,6 +77,9 @@ class ShapeNet(nn.Module):
         """Raw (B, 1, ny, nx) -> mean (B, T), log sigma (B, T) in standardised target units,
         and the skin logit (B,)."""
         h = self.trunk(self.preprocess(x))
+        if self.count_feature:
+            h = torch.cat([h, self.preprocess.total_feature(x)], dim=1)
+        h = self.dense(h)
         out = self.regression(h)
         n_t = len(self.targets)
         log_sigma = out[:, n_t:].clamp(*LOG_SIGMA_RANGE)

@@ -26,6 +26,8 @@ class TrainSettings:
     width: channels of the first ResNet stage (doubled per stage).  stem: stride of the first
     convolution (3x3 kernel for stride 1 or 2; a patchify kernel of size = stride beyond).
     blocks: residual blocks per stage.  head: units of the shared fully connected layer.
+    count_feature: also give that layer log(sum I), the event count of a histogram (a network
+    told N; without it the input is scale-free).
     preprocess: 'raw' (unit-sum image, global standardisation), 'log_global' or 'log_pixel'
     (log(I / sum I + eps / npix), standardised globally or per pixel).  eps: relative floor of
     the log.  weighting: 'fixed' (mean Gaussian NLL + class_weight * BCE) or 'learned' (Kendall
@@ -43,6 +45,7 @@ class TrainSettings:
     stem: int = 4
     blocks: tuple[int, ...] = (1, 1, 1)
     head: int = 128
+    count_feature: bool = False
     preprocess: str = "log_pixel"
     eps: float = 1.0e-3
     weighting: str = "learned"

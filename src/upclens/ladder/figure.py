@@ -29,10 +29,10 @@ def ladder_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
     for ax, t in zip(np.atleast_1d(axes), TARGETS, strict=True):
         rmse = _values(entries, f"rmse_{t}")
         crb = _values(entries, f"sigma_crb_{t}")
-        ax.plot(x, rmse, "o-", label="network RMSE")
+        ax.plot(x, rmse, "o", label="network RMSE")
         if np.isfinite(crb).any():
-            ax.plot(x, crb, "s--", label=r"median $\sigma_{CRB}$")
-        ax.set_xticks(x, names)
+            ax.plot(x, crb, "s", mfc="none", label=r"median $\sigma_{CRB}$")
+        ax.set_xticks(x, names, rotation=45)
         ax.set_xlabel("ladder row")
         ax.set_title(LABELS[t])
         finite = np.concatenate([rmse[np.isfinite(rmse) & (rmse > 0)],

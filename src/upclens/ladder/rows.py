@@ -156,7 +156,9 @@ def ladder_size(size: str | LadderSize) -> LadderSize:
                           n_crb=200, rows=every, fractions=(0.8, 0.1, 0.1))
     if size == "small":
         return LadderSize("small", n_images=2000, pixels=64, training=_small_training(),
-                          n_crb=32, rows=("1", "2", "3b", "3d", "3m", "4a", "5a", "6b"), workers=2,
+                          n_crb=32, workers=2,
+                          rows=("1", "2", "3a", "3b", "3c", "3d", "3m", "4a", "4b", "5a", "6b",
+                                "6d"),
                           pool=(N_LETTERS["b"], N_LETTERS["d"]))
     return LadderSize("tiny", n_images=64, pixels=16,
                       training={"epochs": 1, "batch_size": 16, "width": 4, "head": 16,

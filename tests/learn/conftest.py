@@ -46,13 +46,15 @@ def twin_labels(n: int, seed: int) -> np.ndarray:
 
 
 def write_dataset(path: Path, images: np.ndarray, labels: np.ndarray,
-                  columns: list[str] | None = None, pmax: float = PMAX) -> Path:
+                  columns: list[str] | None = None, pmax: float = PMAX,
+                  config: dict | None = None) -> Path:
     """Write images (n, ny, nx) and labels (n, K) as a dataset file of the data layer."""
     ny, nx = images.shape[1:]
     n = images.shape[0]
     chunks = [(c, images[i0:i0 + 64].astype(np.float32), labels[i0:i0 + 64].astype(np.float32))
               for c, i0 in enumerate(range(0, n, 64))]
-    return store.write_dataset(path, {"kind": "tractable twin", "pixels": nx}, 0, n, 64,
+    config = config or {"kind": "tractable twin", "pixels": nx}
+    return store.write_dataset(path, config, 0, n, 64,
                                columns or COLUMNS, axis(nx, pmax), axis(ny, pmax), chunks)
 
 

@@ -65,6 +65,20 @@ def test_evaluate_writes_metrics_and_figures(tiny_run: Path, twin_files: dict[st
     assert set(m["targets"]) == {"beta2", "beta3", "delta_rnp"}
     assert 0.0 <= m["targets"]["beta2"]["coverage_68"] <= 1.0
     assert sum(map(sum, m["skin"]["confusion"])) == 128
+    assert "accuracy_from_delta_rnp" not in m["skin"]  # the twin config names no threshold
+
+
+def test_class_from_the_regression(tiny_run: Path, tmp_path: Path) -> None:
+    """With a threshold in the dataset config, the class read off the Delta r_np prediction is
+    scored too; it equals the fraction of predictions on the right side of the threshold."""
+    labels = twin_labels(64, 4)
+    cfg = {"priors": {"delta_rnp": {"kind": "binary", "value": 0.2, "threshold": 0.1}}}
+    data = write_dataset(tmp_path / "thr.h5", twin_images(labels), labels, config=cfg)
+    m = evaluate(tiny_run, data, tmp_path / "eval", figures=False)
+    pred = np.load(tmp_path / "eval" / "predictions.npz")
+    expected = np.mean((pred["delta_rnp"] > 0.1) == (labels[:, 3] > 0.5))
+    assert m["skin"]["threshold_fm"] == 0.1
+    assert m["skin"]["accuracy_from_delta_rnp"] == pytest.approx(expected)
 
 
 def test_predict_image_scale_and_events(tiny_run: Path, tmp_path: Path) -> None:

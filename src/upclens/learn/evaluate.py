@@ -18,6 +18,14 @@ from upclens.learn.metrics import COVERAGE_LEVELS, class_metrics, coverage, regr
 from upclens.learn.settings import TARGETS
 
 
+def _skin_threshold(config: dict[str, Any]) -> float | None:
+    """The dataset's skin-class threshold on Delta r_np (fm), when its config names one."""
+    try:
+        return float(config["priors"]["delta_rnp"]["threshold"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 @torch.no_grad()
 def predict_arrays(model: torch.nn.Module, images: torch.Tensor, batch: int = 512,
                    device: torch.device | None = None) -> dict[str, np.ndarray]:
@@ -38,9 +46,10 @@ def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | N
 
     Writes to ``out_dir`` (default: the run folder) ``metrics.json`` (per target R^2, MAE, RMSE
     and the coverage of the 68.27 % and 95 % intervals; for the skin class accuracy, ROC AUC and
-    confusion matrix), ``predictions.npz`` (truth, predictions, sigmas, logits per test image)
-    and, with ``figures``, PNGs: predicted vs true, residuals vs true, confusion matrix,
-    calibration.  Returns the metrics with the paths of the files written.
+    confusion matrix, and the accuracy of the class read off the Delta r_np prediction when the
+    dataset config names the threshold), ``predictions.npz`` (truth, predictions, sigmas and
+    logits per test image) and, with ``figures``, PNGs: predicted vs true, residuals vs true,
+    confusion matrix, calibration.  Returns the metrics with the paths of the files written.
     """
     model, meta = load_model(run_dir)
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
@@ -63,6 +72,13 @@ def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | N
         m["median_sigma"] = float(np.median(pred[f"{name}_sigma"]))
         metrics["targets"][name] = m
     metrics["skin"] = class_metrics(pred["skin_logit"], labels)
+    threshold = _skin_threshold(data.config)
+    if threshold is not None:
+        # The class read off the Delta r_np regression (the better classifier when Delta r_np
+        # is continuous: the skin head errs only within ~RMSE of the threshold, so does this).
+        metrics["skin"]["threshold_fm"] = threshold
+        metrics["skin"]["accuracy_from_delta_rnp"] = float(
+            np.mean((pred["delta_rnp"] > threshold) == (labels > 0.5)))
     files = {"metrics": str(out / "metrics.json"), "predictions": str(out / "predictions.npz")}
     with atomic_path(out / "predictions.npz", suffix=".npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, skin_true=labels, **{f"{k}_true": v for k, v in true.items()}, **pred)

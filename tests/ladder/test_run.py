@@ -110,6 +110,12 @@ def test_cli_reuses_the_folder_and_refuses_bad_rows(
     assert len(err) == 1
     assert "rows" in err[0]
     assert "9" in err[0]
+    # another seed (or size) into the same folder would mix two studies in one table
+    assert main(["ladder", "--out", str(out), "--rows", "3b", "--size", "tiny", "--seed", "2",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "another size or seed" in err[0]
 
 
 def test_pooled_training_file_holds_every_count(ladder: tuple[Path, list[str]]) -> None:

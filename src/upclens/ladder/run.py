@@ -84,6 +84,29 @@ def ladder_settings(out: Path, spec: LadderSize, seed: int) -> dict[str, Any]:
     return settings
 
 
+STUDY_FILE = "ladder_study.json"
+STUDY_KEYS = ("n_images", "pixels", "training", "n_crb", "fractions", "pool")
+
+
+def check_same_study(out: Path, spec: LadderSize, seed: int) -> None:
+    """Record the size and seed of the ladder in ``out`` on first use; refuse a later run with
+    another size or seed (its finished rows would otherwise be mixed into the table)."""
+    from upclens.errors import ParameterError
+    from upclens.io import atomic_path
+
+    here = {"seed": seed, **{k: spec.to_dict()[k] for k in STUDY_KEYS}}
+    path = out / STUDY_FILE
+    if path.exists():
+        before = json.loads(path.read_text())
+        if before != json.loads(json.dumps(here)):
+            raise ParameterError("out", str(out), f"holds a ladder of another size or seed "
+                                 f"({before.get('n_images')} images, seed {before.get('seed')}):"
+                                 " choose a new folder")
+        return
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(here, indent=1))
+
+
 def _train_stage(row_dir: Path, spec: LadderSize, seed: int, progress: bool) -> Stage:
     def train(res: Results) -> dict[str, Any]:
         from upclens.learn import TrainSettings
@@ -283,6 +306,7 @@ def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
 
         return Stage(f"row-{row.name}", run, row.title)
 
+    check_same_study(out, spec, seed)
     ladder_settings(out, spec, seed)
     results = run_stages(out, [row_stage(r) for r in chosen], progress=progress)
     entries = [e for r in chosen for e in (results[f"row-{r.name}"].get("rows")

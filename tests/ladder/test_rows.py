@@ -117,3 +117,12 @@ def test_unknown_rows_and_sizes_are_refused() -> None:
     with pytest.raises(ParameterError, match="size"):
         ladder_size("huge")
     assert [r.name for r in ladder_rows("small", "6b, 2")] == ["2", "6b"]
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True])
+def test_bad_seeds_are_refused(tmp_path, seed) -> None:  # type: ignore[no-untyped-def]
+    from upclens.ladder import run_ladder
+
+    with pytest.raises(ParameterError, match="seed"):
+        run_ladder(tmp_path, rows="2", size="tiny", seed=seed, progress=False)
+    assert not (tmp_path / "ladder_study.json").exists()

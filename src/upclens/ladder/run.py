@@ -288,6 +288,10 @@ def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
 
     spec = ladder_size(size)
     check_range("seed", seed, 0, 2**63 - 1)
+    if isinstance(seed, bool) or int(seed) != seed:
+        from upclens.errors import ParameterError
+
+        raise ParameterError("seed", seed, "must be an integer in [0, 2^63 - 1]")
     seed = int(seed)
     chosen = ladder_rows(spec, rows)
     out = Path(out_dir)

@@ -77,3 +77,10 @@ def test_ddp_two_gloo_processes(twin_files: dict[str, Path], tmp_path: Path) -> 
     assert meta["n_train"] == 256
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "history.json",
                                                      "model.pt"]
+
+
+def test_command_line_starts_without_torch() -> None:
+    code = ("import sys; import upclens.cli as c; c.build_parser(); "
+            "print('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"

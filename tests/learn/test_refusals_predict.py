@@ -13,7 +13,7 @@ from conftest import COLUMNS, axis, twin_images, twin_labels, write_dataset
 from upclens.errors import ParameterError
 from upclens.learn import TrainSettings, datasource, evaluate, predict, train
 from upclens.learn.datasource import load_data
-from upclens.learn.predict import histogram_events
+from upclens.learn.prediction import histogram_events
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_predict_refusals(tiny_run: Path, tmp_path: Path) -> None:
 
 def test_prediction_warnings() -> None:
     """Out-of-range predictions are named; finite-count training data silences the event note."""
-    from upclens.learn.predict import _warnings
+    from upclens.learn.prediction import _warnings
 
     meta = {"target_min": [0.0, 0.0, 0.0], "target_max": [0.3, 0.3, 0.2],
             "dataset_config": json.dumps({"image": {"n_events": 10000}})}

@@ -1,13 +1,36 @@
 """Learning nuclear shape from images: multi-task ResNet, training, evaluation, prediction.
 
 Public API: :func:`train`, :func:`evaluate`, :func:`predict`, :func:`load_model` and
-:class:`TrainSettings`.  Importing this package imports torch.
+:class:`TrainSettings`.  torch is imported only when one of the functions is first used, so the
+command line (which imports ``upclens.learn.commands``) starts fast.
 """
 
-from upclens.learn.checkpoint import load_model
-from upclens.learn.evaluate import evaluate
-from upclens.learn.predict import predict
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from upclens.learn.settings import TrainSettings
-from upclens.learn.train import train
+
+if TYPE_CHECKING:
+    from upclens.learn.checkpoint import load_model
+    from upclens.learn.evaluation import evaluate
+    from upclens.learn.prediction import predict
+    from upclens.learn.training import train
 
 __all__ = ["TrainSettings", "evaluate", "load_model", "predict", "train"]
+
+_LAZY = {
+    "load_model": "upclens.learn.checkpoint",
+    "evaluate": "upclens.learn.evaluation",
+    "predict": "upclens.learn.prediction",
+    "train": "upclens.learn.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the torch-based parts on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'upclens.learn' has no attribute {name!r}")

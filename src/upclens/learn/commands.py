@@ -98,7 +98,7 @@ _SETTING_FLAGS = ("epochs", "batch_size", "lr", "weight_decay", "width", "stem",
 
 
 def _train(args: argparse.Namespace) -> int:
-    from upclens.learn.train import train
+    from upclens.learn.training import train
 
     chosen = {k: getattr(args, k) for k in _SETTING_FLAGS if getattr(args, k) is not None}
     settings = TrainSettings.from_dict({**_DEFAULTS.to_dict(), **chosen})
@@ -110,7 +110,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from upclens.learn.evaluate import evaluate
+    from upclens.learn.evaluation import evaluate
 
     m = evaluate(args.model, args.data, args.out, figures=not args.no_figures,
                  device=args.device)
@@ -126,7 +126,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from upclens.learn.predict import predict
+    from upclens.learn.prediction import predict
 
     r = predict(args.model, args.file)
     if args.json:

@@ -33,10 +33,10 @@ TINY_TRAINING = {"width": 4, "blocks": (1,), "head": 16, "epochs": 3, "batch_siz
                  "patience": 3}
 
 
-def tiny_plan(epochs: int = 3) -> RunPlan:
+def tiny_plan(epochs: int = 3, ladder: str | None = None) -> RunPlan:
     return RunPlan("tiny", n_images=96, training={**TINY_TRAINING, "epochs": epochs,
                                                    "patience": epochs},
-                   explain_images=1, n_events=(1e3, 1e5))
+                   explain_images=1, n_events=(1e3, 1e5), ladder=ladder)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def tiny_study(tmp_path_factory):
     config = folder / "tiny.toml"
     config.write_text(TINY_CONFIG)
     out = folder / "out"
-    metrics = run_study(out, config, plan=tiny_plan(), progress=False)
+    metrics = run_study(out, config, plan=tiny_plan(ladder="tiny"), progress=False)
     return out, config, metrics
 
 
@@ -75,13 +75,13 @@ def test_tiny_study_writes_every_part(tiny_study):
     out, _, metrics = tiny_study
     for name in ("report.html", "metrics.json", "config.toml", "evaluate/metrics.json",
                  "information/crb_versus_n.png", "explain/explain.json",
-                 "ratios/ratio_maps.png", "physics/alice_tspectrum.png"):
+                 "ratios/ratio_maps.png", "physics/alice_tspectrum.png", "ladder/ladder.png"):
         assert (out / name).exists(), name
     heads = metrics["headline"]
     for key in ("r2_beta2", "r2_beta3", "skin_accuracy", "alice_pb208_chi2_per_ndf"):
         assert key in heads
     assert set(metrics["timing_s"]) == {"generate", "train", "evaluate", "information",
-                                        "explain", "observables", "physics_checks"}
+                                        "explain", "observables", "physics_checks", "ladder"}
     assert json.loads((out / "metrics.json").read_text())["headline"] == heads
 
 
@@ -97,7 +97,7 @@ def test_second_call_skips_everything_and_other_config_is_refused(tiny_study, tm
 
     out, config, _ = tiny_study
     t0 = time.perf_counter()
-    metrics = run_study(out, config, plan=tiny_plan(), progress=False)
+    metrics = run_study(out, config, plan=tiny_plan(ladder="tiny"), progress=False)
     assert time.perf_counter() - t0 < 30
     assert all(s["skipped"] for s in metrics["stages"].values())
     other = tmp_path / "other.toml"
@@ -139,8 +139,12 @@ def test_study_killed_during_training_resumes_to_the_same_metrics(tmp_path):
         return [sys.executable, "-c", _DRIVER.format(tests=tests, out=str(out),
                                                        config=str(config))]
 
+    def finish(out: Path) -> None:
+        res = subprocess.run(driver(out), env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr[-2000:]
+
     ref = tmp_path / "ref"
-    subprocess.run(driver(ref), check=True, env=env, capture_output=True)
+    finish(ref)
     out = tmp_path / "killed"
     proc = subprocess.Popen(driver(out), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -153,7 +157,7 @@ def test_study_killed_during_training_resumes_to_the_same_metrics(tmp_path):
     proc.wait()
     assert not (out / "stages" / "train.json").exists()
     generated = (out / "stages" / "generate.json").stat().st_mtime_ns
-    subprocess.run(driver(out), check=True, env=env, capture_output=True)
+    finish(out)
     assert (out / "stages" / "generate.json").stat().st_mtime_ns == generated
     a = json.loads((ref / "evaluate" / "metrics.json").read_text())
     b = json.loads((out / "evaluate" / "metrics.json").read_text())

@@ -146,6 +146,15 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
         sec.text(f"Pb208 at 5.02 TeV vs ALICE: chi2/ndf = {alice['chi2']:.1f}/{alice['ndf']} "
                  f"(shape only, fitted scale {alice['scale']:.3g}).")
     _figures(sec, out, results, "physics_checks", "physics/")
+    if "ladder" in results:
+        sec = rep.section("Realism ladder")
+        sec.text("Each row: the same network trained and evaluated on ever more realistic "
+                 "images, next to the Cramer-Rao bound at the same test points "
+                 "(docs/ladder.md).")
+        cols = ("row", "title", "n_events", "r2_beta2", "r2_beta3", "r2_delta_rnp",
+                "rmse_delta_rnp", "sigma_crb_delta_rnp", "ratio_delta_rnp", "skin_accuracy")
+        sec.table([{c: r.get(c) for c in cols} for r in results["ladder"].get("rows", [])])
+        _figures(sec, out, results, "ladder", "ladder/")
     sec = rep.section("Timing")
     sec.table([{"stage": k, "seconds": v,
                 "skipped (already complete)": results[k].get("skipped", False)}

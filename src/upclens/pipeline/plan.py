@@ -26,7 +26,8 @@ class RunPlan:
     n_images: images generated (then split by ``fractions`` into train / validation / test).
     training: overrides of :class:`upclens.learn.TrainSettings`.  explain_images: test images
     with PDA heatmaps.  reference_point: (beta2, beta3, Delta r_np in fm) of the information-limit
-    panel.  n_events: J/psi counts of that panel.
+    panel.  n_events: J/psi counts of that panel.  ladder: size of the realism ladder run
+    after the main study ('small' or 'paper', see :mod:`upclens.ladder`; None: no ladder).
     """
 
     name: str
@@ -37,20 +38,22 @@ class RunPlan:
     reference_point: tuple[float, float, float] = (0.15, 0.15, 0.1)
     n_events: tuple[float, ...] = (1e3, 1e4, 1e5, 1e6)
     seed: int = 1
+    ladder: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for metrics.json and the report)."""
         return {"name": self.name, "n_images": self.n_images, "fractions": list(self.fractions),
                 "training": dict(self.training), "explain_images": self.explain_images,
                 "reference_point": list(self.reference_point),
-                "n_events": list(self.n_events), "seed": self.seed}
+                "n_events": list(self.n_events), "seed": self.seed, "ladder": self.ladder}
 
 
 PRESETS: dict[str, RunPlan] = {
     # The embedded default: the seed's setting at a size that finishes on 2 cores in minutes.
     "small": RunPlan("small", n_images=6000),
     # The full-size study behind the learning targets.
-    "paper": RunPlan("paper", n_images=25000, training=_paper_training(), explain_images=32),
+    "paper": RunPlan("paper", n_images=25000, training=_paper_training(), explain_images=32,
+                     ladder="paper"),
 }
 
 

@@ -126,7 +126,15 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
         fit = alice_comparison(folder)
         return {"files": _pngs(out, folder), "alice": fit}
 
-    return [
+    def ladder(_: Results) -> dict[str, Any]:
+        from upclens.ladder.run import run_ladder
+
+        summary = run_ladder(out / "ladder", size=plan.ladder or "small", seed=plan.seed,
+                             progress=progress)
+        return {"files": ["ladder/ladder.json", "ladder/ladder.png"],
+                "rows": _strip_arrays(summary.get("rows", []))}
+
+    stages = [
         Stage("generate", generate, "simulated images (HDF5) and the train/val/test split"),
         Stage("train", train, "the multi-task ResNet"),
         Stage("evaluate", evaluate, "accuracy on the held-out test split"),
@@ -135,6 +143,9 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
         Stage("observables", observables, "observables and their sensitivity"),
         Stage("physics_checks", physics_checks, "model against the ALICE coherent spectrum"),
     ]
+    if plan.ladder:
+        stages.append(Stage("ladder", ladder, "the realism ladder against the Cramer-Rao bound"))
+    return stages
 
 
 def _strip_paths(value: Any) -> Any:

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_REAL_DATA = REPO.parent / "shared" / "real-data"
-
-
-def weighted_l1(a: np.ndarray, b: np.ndarray) -> float:
-    """sum |a - b| / sum |b|: the image distance used by the physics tests."""
-    return float(np.abs(a - b).sum() / np.abs(b).sum())
 
 
 @pytest.fixture

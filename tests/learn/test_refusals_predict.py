@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from learn_twin import COLUMNS, axis, twin_images, twin_labels, write_dataset
 
-from conftest import COLUMNS, axis, twin_images, twin_labels, write_dataset
 from upclens.errors import ParameterError
 from upclens.learn import TrainSettings, datasource, evaluate, predict, train
 from upclens.learn.datasource import load_data

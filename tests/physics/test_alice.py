@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2 as chi2_dist
 
-from conftest import SHARED_REAL_DATA
+from support import SHARED_REAL_DATA
 from upclens.compare import ALICE_COHERENT_PB, fit_alice_coherent_pb, read_alice_coherent
 from upclens.physics.nucleus import Nucleus
 from upclens.physics.settings import ModelSwitches

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import weighted_l1
+from support import weighted_l1
 from upclens.physics.image import simulate_image
 from upclens.physics.nucleus import Nucleus
 from upclens.physics.numerics import Numerics

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import weighted_l1
+from support import weighted_l1
 from upclens.physics.constants import HBARC
 from upclens.physics.image import DoubleSlit, isotropic_axes, simulate_image
 from upclens.physics.nucleus import Nucleus

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from upclens.data.store import open_checked, read_chunk, write_dataset
+from upclens.data.store import gather_rows, open_checked, write_dataset
 from upclens.errors import ParameterError
 from upclens.io import check_writable
 
@@ -38,15 +38,7 @@ def _rows(f: Any, rows: np.ndarray, chunk_size: int) -> Iterator[tuple[int, np.n
     """Chunks of the selected parent rows (in order), each parent chunk read and checked once
     per output chunk that needs it."""
     for c, start in enumerate(range(0, rows.size, chunk_size)):
-        sel = rows[start:start + chunk_size]
-        images = np.empty((sel.size, *f["images"].shape[1:]), dtype=np.float32)
-        labels = np.empty((sel.size, f["labels"].shape[1]), dtype=np.float32)
-        parent = sel // chunk_size
-        for pc in np.unique(parent):
-            im, lab = read_chunk(f, int(pc))
-            i = np.nonzero(parent == pc)[0]
-            images[i] = im[sel[i] - pc * chunk_size]
-            labels[i] = lab[sel[i] - pc * chunk_size]
+        images, labels = gather_rows(f, rows[start:start + chunk_size], chunk_size)
         yield c, images, labels
 
 

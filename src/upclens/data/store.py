@@ -254,6 +254,20 @@ def dataset_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
+def gather_rows(f: Any, rows: np.ndarray, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images and label rows of the file rows ``rows`` (in that order), reading and checking
+    each chunk that holds any of them once."""
+    images = np.empty((rows.size, *f["images"].shape[1:]), dtype=np.float32)
+    labels = np.empty((rows.size, f["labels"].shape[1]), dtype=np.float32)
+    chunk_of = rows // chunk_size
+    for c in np.unique(chunk_of):
+        im, lab = read_chunk(f, int(c))
+        sel = np.nonzero(chunk_of == c)[0]
+        images[sel] = im[rows[sel] - c * chunk_size]
+        labels[sel] = lab[rows[sel] - c * chunk_size]
+    return images, labels
+
+
 def read_dataset(path: str | os.PathLike[str], indices: Any = None
                  ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, Any]]:
     """Images (n, ny, nx) float32, labels {column: (n,) float32} and metadata (config, seed,
@@ -268,12 +282,5 @@ def read_dataset(path: str | os.PathLike[str], indices: Any = None
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise UpclensError(f"indices must lie in [0, {n}) for {path}")
         idx = np.where(idx < 0, idx + n, idx)
-        images = np.empty((idx.size, *f["images"].shape[1:]), dtype=np.float32)
-        labels = np.empty((idx.size, f["labels"].shape[1]), dtype=np.float32)
-        chunk_of = idx // cs
-        for c in np.unique(chunk_of):
-            im, lab = read_chunk(f, int(c))
-            sel = np.nonzero(chunk_of == c)[0]
-            images[sel] = im[idx[sel] - c * cs]
-            labels[sel] = lab[idx[sel] - c * cs]
+        images, labels = gather_rows(f, idx, cs)
     return images, {c: labels[:, j] for j, c in enumerate(meta["columns"])}, meta

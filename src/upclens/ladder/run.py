@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 
 from upclens.data.config import DatasetConfig
 from upclens.errors import check_range
+from upclens.io import json_ready
 from upclens.ladder.rows import LadderSize, Row, ladder_rows, ladder_size
 from upclens.pipeline.stages import Stage, run_stages
 
@@ -191,7 +191,7 @@ def pooled_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: in
 
         entries = []
         for n, cfg in configs.items():
-            entries.append(clean(entry_summary(
+            entries.append(json_ready(entry_summary(
                 row.entry_name(n), f"{row.title}; evaluated at {n:.0e} J/psi", n,
                 row.nuisances, cfg, res["evaluate"]["per_n"][str(n)],
                 res["bound"]["per_n"][str(n)], row_dir / f"bound-n{n}.npz",
@@ -248,29 +248,14 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
         from upclens.io import atomic_path
 
         with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(clean(entry), indent=1))
-        return {"files": ["row.json"], "row": clean(entry)}
+            tmp.write_text(json.dumps(json_ready(entry), indent=1))
+        return {"files": ["row.json"], "row": json_ready(entry)}
 
     return [Stage("data", data, "images of the row and their train/val/test split"),
             _train_stage(row_dir, spec, seed, progress),
             Stage("evaluate", evaluate, "metrics on the held-out test split"),
             Stage("bound", bound, "Cramer-Rao bound at the test points"),
             Stage("summary", summary, "the row of the table")]
-
-
-def clean(value: Any) -> Any:
-    """JSON-ready copy: NumPy values as Python ones, non-finite floats as None."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return clean(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,

@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 
 from upclens.errors import ParameterError
-from upclens.io import atomic_path
+from upclens.io import atomic_path, json_ready
 from upclens.observables.measures import ObservableSettings
 from upclens.observables.stats import linear_fit, pearson, spearman
 from upclens.observables.table import (
     ObservableTable,
-    json_ready,
     measure_dataset,
     write_json,
     write_table_csv,

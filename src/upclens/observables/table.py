@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from upclens.errors import ParameterError, check_range
-from upclens.io import atomic_path
+from upclens.io import atomic_path, json_ready
 from upclens.observables.measures import ImageMeasurer, Observables, ObservableSettings
 
 
@@ -116,17 +116,3 @@ def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     with atomic_path(path, suffix=".json") as tmp:
         tmp.write_text(text + "\n")
 
-
-def json_ready(x: Any) -> Any:
-    """JSON-safe copy: NumPy scalars and arrays to Python, NaN/inf to None."""
-    if isinstance(x, dict):
-        return {str(k): json_ready(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [json_ready(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return json_ready(x.tolist())
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x

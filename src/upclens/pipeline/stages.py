@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from upclens.io import atomic_path
+from upclens.io import atomic_path, json_ready
 
 
 @dataclass(frozen=True)
@@ -66,23 +66,10 @@ def run_stages(out: Path, stages: Sequence[Stage], progress: bool = True
             result = dict(stage.run(results))
             result["seconds"] = time.perf_counter() - t0
             with atomic_path(marker_path(out, stage.name), suffix=".json") as tmp:
-                tmp.write_text(json.dumps(result, indent=2, default=_jsonable))
+                tmp.write_text(json.dumps(json_ready(result), indent=2))
             result["skipped"] = False
-            results[stage.name] = json.loads(json.dumps(result, default=_jsonable))
+            results[stage.name] = json_ready(result)
             bar.update()
     finally:
         bar.close()
     return results
-
-
-def _jsonable(value: Any) -> Any:
-    """JSON fallback for NumPy scalars/arrays and paths."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -4,12 +4,12 @@ writes into its own sub-folder of the output folder."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from upclens.data.config import DatasetConfig
+from upclens.io import json_ready
 from upclens.pipeline.page import example_images
 from upclens.pipeline.plan import RunPlan
 from upclens.pipeline.stages import Stage
@@ -157,20 +157,13 @@ def _strip_paths(value: Any) -> Any:
 
 
 def _strip_arrays(value: Any) -> Any:
-    """JSON-friendly copy: arrays of more than 64 values are left out, floats kept finite."""
+    """JSON-ready copy without arrays of more than 64 values (they stay in the stage's files)."""
     import numpy as np
 
     if isinstance(value, dict):
-        return {str(k): _strip_arrays(v) for k, v in value.items()
-                if not (isinstance(v, np.ndarray) and v.size > 64)}
+        value = {k: v for k, v in value.items()
+                 if not (isinstance(v, np.ndarray) and v.size > 64)}
+        return {str(k): _strip_arrays(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_strip_arrays(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    return json_ready(value)

@@ -139,6 +139,17 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
                    if isinstance(v, dict)])
     _figures(sec, out, results, "explain", "explain/")
     sec = rep.section("Observables and their sensitivity")
+    sens = results.get("observables", {}).get("sensitivity", {})
+    rows = [r for r in sens.get("rows", []) if r.get("parameter") in ("beta2", "beta3",
+                                                                      "delta_rnp")]
+    if rows:
+        sec.text(f"Over the {sens.get('n', '?')} test images: Pearson correlation, the partial "
+                 "slope of a linear fit on (beta2, beta3, Delta r_np) with its error, and the "
+                 "separation (shift over one prior standard deviation, in residual standard "
+                 "deviations); docs/observables.md defines each observable.")
+        sec.table([{k: r.get(k) for k in ("observable", "parameter", "pearson",
+                                          "partial_slope", "partial_slope_err", "separation")}
+                   for r in rows])
     _figures(sec, out, results, "observables", "observables/")
     sec = rep.section("Physics check against data")
     alice = results.get("physics_checks", {}).get("alice")

@@ -65,16 +65,18 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
                 "metrics": _strip_paths(metrics)}
 
     def information(res: Results) -> dict[str, Any]:
+        from upclens.data.simulate import physics_settings
         from upclens.information import InformationSettings, crb_versus_n, plot_crb_versus_n
 
         folder = out / "information"
         folder.mkdir(parents=True, exist_ok=True)
         ph, im = cfg.physics, cfg.image
+        _, switches, _ = physics_settings(cfg)
         settings = InformationSettings.build(
             ph.nucleus, b=ph.b, b_direction=ph.b_direction, b_magnitude=ph.b_magnitude,
             sqrt_snn=ph.sqrt_snn, pixels=im.pixels, pmax=im.pmax,
             incoherent_fraction=im.incoherent_fraction, smearing=im.smearing,
-            skin_type=ph.skin_type)
+            skin_type=ph.skin_type, switches=switches)
         point = dict(zip(("beta2", "beta3", "delta_rnp"), plan.reference_point, strict=True))
         known = crb_versus_n(point, settings, plan.n_events)
         marginal = crb_versus_n(point, settings, plan.n_events, nuisances=("R", "a"))

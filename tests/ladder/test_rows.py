@@ -29,8 +29,9 @@ def test_every_row_of_every_size_is_a_valid_config(size: str) -> None:
         assert cfg.image.n_events == (row.n_events or 0)
         assert row.has_crb == (row.n_events is not None or bool(row.pool))
         if row.pool:
-            assert row.name == "3m"
+            assert row.name in ("3m", "3n")
             assert row.pool == spec.pool
+            assert row.training == ({"count_feature": True} if row.name == "3n" else {})
             assert cfg.image.orientations == "exact"
 
 

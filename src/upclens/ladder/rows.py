@@ -34,7 +34,8 @@ class Row:
     width (fm for R and a, relative for sigma_vn_scale), drawn in the data, hidden from the
     network and marginalised in the bound.  pool: J/psi counts whose datasets are pooled to
     train one network for all of them (evaluated on each count's own test split); empty for an
-    ordinary row.
+    ordinary row.  training: overrides of the ladder's training settings for this row only
+    (e.g. ``count_feature`` for the network told N).
     """
 
     name: str
@@ -43,6 +44,7 @@ class Row:
     n_events: int | None = None
     nuisances: dict[str, float] = field(default_factory=dict)
     pool: tuple[int, ...] = ()
+    training: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_crb(self) -> bool:
@@ -114,6 +116,9 @@ def all_rows() -> list[Row]:
     rows.append(Row("3m", "one network trained on the pooled row-3 datasets of every N (N is "
                     "not an input: the network sees only the normalised image)",
                     dict(EXACT_CONTINUOUS), None, {}, tuple(N_LETTERS.values())))
+    rows.append(Row("3n", "as 3m, with N given to the network (log of the image total into "
+                    "its dense layer)", dict(EXACT_CONTINUOUS), None, {},
+                    tuple(N_LETTERS.values()), {"count_feature": True}))
     n4 = N_LETTERS["b"]
     for letter, frac in (("a", 0.1), ("b", 0.3)):
         rows.append(Row(f"4{letter}", f"as 3b + {round(100 * frac)} % incoherent background "
@@ -157,8 +162,8 @@ def ladder_size(size: str | LadderSize) -> LadderSize:
     if size == "small":
         return LadderSize("small", n_images=2000, pixels=64, training=_small_training(),
                           n_crb=32, workers=2,
-                          rows=("1", "2", "3a", "3b", "3c", "3d", "3m", "4a", "4b", "5a", "6b",
-                                "6d"),
+                          rows=("1", "2", "3a", "3b", "3c", "3d", "3m", "3n", "4a", "4b", "5a",
+                                "6b", "6d"),
                           pool=(N_LETTERS["b"], N_LETTERS["d"]))
     return LadderSize("tiny", n_images=64, pixels=16,
                       training={"epochs": 1, "batch_size": 16, "width": 4, "head": 16,
@@ -183,4 +188,5 @@ def ladder_rows(size: str | LadderSize = "small",
                                  "must be a comma-separated list of " + ", ".join(rows))
     order = [name for name in rows if name in wanted]
     return [Row(r.name, r.title, {**r.overrides, "image.pixels": spec.pixels}, r.n_events,
-                r.nuisances, spec.pool if r.pool else ()) for r in (rows[n] for n in order)]
+                r.nuisances, spec.pool if r.pool else (), r.training)
+            for r in (rows[n] for n in order)]

@@ -107,14 +107,16 @@ def check_same_study(out: Path, spec: LadderSize, seed: int) -> None:
         tmp.write_text(json.dumps(here, indent=1))
 
 
-def _train_stage(row_dir: Path, spec: LadderSize, seed: int, progress: bool) -> Stage:
+def _train_stage(row_dir: Path, spec: LadderSize, seed: int, progress: bool,
+                 extra: dict[str, Any] | None = None) -> Stage:
     def train(res: Results) -> dict[str, Any]:
         from upclens.learn import TrainSettings
         from upclens.learn import train as train_model
 
         parts = res["data"]["parts"]
         run_dir = row_dir / "model"
-        settings = TrainSettings.from_dict(ladder_settings(row_dir.parent, spec, seed))
+        settings = TrainSettings.from_dict({**ladder_settings(row_dir.parent, spec, seed),
+                                            **(extra or {})})
         train_model(row_dir / parts["train"], row_dir / parts["val"], run_dir, settings,
                     resume=(run_dir / "checkpoint.pt").exists(), progress=progress)
         return {"files": ["model/model.pt"], "settings": settings.to_dict()}
@@ -201,7 +203,7 @@ def pooled_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: in
         return {"files": ["row.json"], "rows": entries}
 
     return [Stage("data", data, "row-3 datasets of every N, pooled train and val parts"),
-            _train_stage(row_dir, spec, seed, progress),
+            _train_stage(row_dir, spec, seed, progress, row.training),
             Stage("evaluate", evaluate, "metrics on each N's test split"),
             Stage("bound", bound, "Cramer-Rao bound at each N's test points"),
             Stage("summary", summary, "the rows of the table")]
@@ -252,7 +254,7 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
         return {"files": ["row.json"], "row": json_ready(entry)}
 
     return [Stage("data", data, "images of the row and their train/val/test split"),
-            _train_stage(row_dir, spec, seed, progress),
+            _train_stage(row_dir, spec, seed, progress, row.training),
             Stage("evaluate", evaluate, "metrics on the held-out test split"),
             Stage("bound", bound, "Cramer-Rao bound at the test points"),
             Stage("summary", summary, "the row of the table")]

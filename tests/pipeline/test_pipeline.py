@@ -106,6 +106,17 @@ def test_second_call_skips_everything_and_other_config_is_refused(tiny_study, tm
         run_study(out, other, plan=tiny_plan(), progress=False)
 
 
+@pytest.mark.parametrize(("kwargs", "name"), [({"n_images": 5}, "n_images"),
+                                              ({"seed": -1}, "seed"),
+                                              ({"preset": "huge"}, "preset")])
+def test_bad_plans_are_refused_before_the_folder_is_claimed(tmp_path, kwargs, name):
+    from upclens.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=name):
+        run_study(tmp_path / "out", progress=False, **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
 def test_report_renders_in_chromium(tiny_study):
     reason = browser_skip_reason()
     if reason:

@@ -36,10 +36,10 @@ def run_study(out: str | Path, config: str | Path | None = None, preset: str = "
     from upclens.pipeline.steps import build_stages
 
     out = Path(out)
-    check_writable(out / "config.toml", "out", make_parents=True)
     cfg = load_config(config)
     if plan is None:
         plan = plan_for(preset, seed=seed, n_images=n_images)
+    check_writable(out / "config.toml", "out", make_parents=True)
     toml_text = config_to_toml(cfg)
     _claim_folder(out, toml_text, plan.to_dict())
     t0 = time.perf_counter()

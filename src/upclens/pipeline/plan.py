@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from upclens.errors import check_choice
+from upclens.errors import ParameterError, check_choice, check_range
 
 
 def _small_training() -> dict[str, Any]:
@@ -39,6 +39,21 @@ class RunPlan:
     n_events: tuple[float, ...] = (1e3, 1e4, 1e5, 1e6)
     seed: int = 1
     ladder: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, value, lo, hi in (("n_images", self.n_images, 10, 10**9),
+                                    ("explain_images", self.explain_images, 1, 10**6),
+                                    ("seed", self.seed, 0, 2**63 - 1)):
+            if isinstance(value, bool) or int(value) != value:
+                raise ParameterError(name, value, f"must be an integer in [{lo}, {hi}]")
+            check_range(name, value, lo, hi)
+        if len(self.fractions) != 3 or abs(sum(self.fractions) - 1.0) > 1e-9 or min(
+                self.fractions) <= 0:
+            raise ParameterError("fractions", self.fractions,
+                                 "must be three positive numbers (train, val, test) adding to 1")
+        if min(self.n_images * f for f in self.fractions) < 1:
+            raise ParameterError("n_images", self.n_images,
+                                 "must leave at least one image in each of train, val, test")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for metrics.json and the report)."""

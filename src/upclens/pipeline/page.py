@@ -16,7 +16,8 @@ Results = dict[str, dict[str, Any]]
 _CAPTIONS = {
     "crb_versus_n": "Cramer-Rao bound of beta2, beta3 and Delta r_np against the number of "
                     "J/psi (multinomial over pixels, exact orientation average as parent "
-                    "distribution); dashed: with the protons' R and a priors marginalised.",
+                    "distribution); dashed: with the protons' R and a priors marginalised; "
+                    "squares: the network's test RMSE (finite-statistics images only).",
     "alice_tspectrum": "Coherent J/psi dsigma/d|t| of Pb208 at 5.02 TeV against ALICE "
                        "(shape, free normalisation).",
     "ratio_maps": "Physics ratio maps from the simulator (exact orientation averages).",
@@ -123,8 +124,11 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
     sec = rep.section("Information limit")
     info = results.get("information", {})
     sec.text("sigma_CRB at the reference point " + json.dumps(info.get("point", {}))
-             + "; the network's test RMSE on the idealised images of this study: "
-             + json.dumps(info.get("network_rmse", {})))
+             + "; the network's test RMSE on the images of this study: "
+             + json.dumps(info.get("network_rmse", {})) + ". With finite-statistics images "
+             "(image.n_events > 0) the RMSE is drawn at that N next to the bound; for "
+             "noise-free images it is a different kind of number, and the realism ladder "
+             "(upclens ladder) makes the like-for-like comparison.")
     sec.table(info.get("table", []))
     for note in info.get("notes", []):
         sec.text(str(note))

@@ -82,8 +82,11 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
         marginal = crb_versus_n(point, settings, plan.n_events, nuisances=("R", "a"))
         rmse = {k: v["rmse"] for k, v in res["evaluate"]["metrics"].get("targets", {}).items()
                 if isinstance(v, dict) and "rmse" in v}
+        # Images of N J/psi: the network's test RMSE is drawn at that N, next to the bound.
+        network = ({name: {"n_events": [im.n_events], "rmse": [value]}
+                    for name, value in rmse.items()} if im.n_events > 0 else None)
         plot_crb_versus_n([("protons known", known), ("R, a priors", marginal)],
-                          path=str(folder / "crb_versus_n.png"))
+                          network=network, path=str(folder / "crb_versus_n.png"))
         rows = []
         for k, n in enumerate(known["n_events"]):
             row: dict[str, Any] = {"N J/psi": int(n)}

@@ -16,7 +16,7 @@ from upclens.report import Report, format_value
 def figure(tmp_path):
     from upclens import plots
 
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot(np.arange(5), np.arange(5) ** 2)
     path = tmp_path / "fig.png"

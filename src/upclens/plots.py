@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from upclens.physics.image import Image
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend (imported on first use)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,7 +32,7 @@ def _extent(image: Image) -> list[float]:
 
 def image_panel(image: Image, ax: Any = None, log: bool = False, title: str = "") -> Any:
     """Draw ``image.intensity`` over (px, py) in GeV; linear or log colour scale."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.colors import LogNorm
 
     ax = ax or plt.gca()
@@ -55,7 +56,7 @@ def image_panel(image: Image, ax: Any = None, log: bool = False, title: str = ""
 
 def ratio_panel(numerator: Image, denominator: Image, ax: Any = None, title: str = "") -> Any:
     """Draw numerator / denominator (both normalised images) with a diverging scale about 1."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.colors import TwoSlopeNorm
 
     ax = ax or plt.gca()
@@ -75,17 +76,17 @@ def ratio_panel(numerator: Image, denominator: Image, ax: Any = None, title: str
 
 def save_image_figure(image: Image, path: str, title: str = "") -> None:
     """Write a PNG with the image on a linear and a logarithmic colour scale."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
     image_panel(image, axes[0], log=False, title=title or "linear scale")
     image_panel(image, axes[1], log=True, title="log scale")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def tspectrum_panel(fit: ShapeFit, t: np.ndarray, curve: np.ndarray, ax: Any = None,
                     label: str = "upclens") -> Any:
     """Measured d sigma/d|t| with the scaled model curve and bin averages."""
-    plt = _pyplot()
+    plt = pyplot()
     ax = ax or plt.gca()
     centres = 0.5 * (fit.t_low + fit.t_high)
     ax.errorbar(centres, fit.data, yerr=fit.errors, xerr=0.5 * (fit.t_high - fit.t_low),
@@ -99,13 +100,8 @@ def tspectrum_panel(fit: ShapeFit, t: np.ndarray, curve: np.ndarray, ax: Any = N
     return ax
 
 
-def _save(fig: Any, path: str) -> None:
-    plt = _pyplot()
+def save_figure(fig: Any, path: str, dpi: int = 110, tight: bool = False) -> None:
+    """Write ``fig`` as PNG atomically and close it (``tight``: crop to the drawn area)."""
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
-def save_figure(fig: Any, path: str) -> None:
-    """Write ``fig`` as PNG atomically and close it."""
-    _save(fig, path)
+        fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight" if tight else None)
+    pyplot().close(fig)

@@ -31,7 +31,7 @@ def heatmap_panel(heat: np.ndarray, px: np.ndarray, py: np.ndarray, ax: Any = No
                   title: str = "", label: str = "") -> Any:
     """A relevance map (ny, nx) on a diverging scale symmetric about 0 (red: evidence for the
     prediction, blue: against)."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     ax = ax or plt.gca()
     top = float(np.max(np.abs(heat))) or 1.0
     im = ax.imshow(heat, origin="lower", extent=_extent(px, py), cmap="RdBu_r", vmin=-top,
@@ -44,7 +44,7 @@ def heatmap_panel(heat: np.ndarray, px: np.ndarray, py: np.ndarray, ax: Any = No
 def overlay_panel(image: np.ndarray, heat: np.ndarray, px: np.ndarray, py: np.ndarray,
                   ax: Any = None, title: str = "") -> Any:
     """The image in grey (square-root scale) with |relevance| as translucent colour on top."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     ax = ax or plt.gca()
     extent = _extent(px, py)
     ax.imshow(np.sqrt(np.clip(image, 0, None)), origin="lower", extent=extent, cmap="gray")
@@ -59,7 +59,7 @@ def overlay_panel(image: np.ndarray, heat: np.ndarray, px: np.ndarray, py: np.nd
 def regions_panel(image: np.ndarray, regions: Regions, px: np.ndarray, py: np.ndarray,
                   ax: Any = None, title: str = "regions") -> Any:
     """The reference image with the edge (orange) and fringe (cyan) regions outlined."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     ax = ax or plt.gca()
     extent = _extent(px, py)
     ax.imshow(np.sqrt(np.clip(image, 0, None)), origin="lower", extent=extent, cmap="gray")
@@ -74,7 +74,7 @@ def regions_panel(image: np.ndarray, regions: Regions, px: np.ndarray, py: np.nd
 def save_task_heatmaps(heatmaps: Mapping[str, np.ndarray], px: np.ndarray, py: np.ndarray,
                        path: str, suptitle: str = "") -> str:
     """One panel per task in a row; written atomically as PNG."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     tasks = list(heatmaps)
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8),
                              constrained_layout=True, squeeze=False)
@@ -89,7 +89,7 @@ def save_task_heatmaps(heatmaps: Mapping[str, np.ndarray], px: np.ndarray, py: n
 def save_overlays(image: np.ndarray, heatmaps: Mapping[str, np.ndarray], px: np.ndarray,
                   py: np.ndarray, path: str, suptitle: str = "") -> str:
     """The image and one overlay per task; written atomically as PNG."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     tasks = list(heatmaps)
     fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(3.8 * (len(tasks) + 1), 3.6),
                              constrained_layout=True, squeeze=False)
@@ -106,7 +106,7 @@ def save_overlays(image: np.ndarray, heatmaps: Mapping[str, np.ndarray], px: np.
 def save_regions(image: np.ndarray, regions: Regions, px: np.ndarray, py: np.ndarray,
                  path: str) -> str:
     """The region definition drawn on the reference image."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 4.2), constrained_layout=True)
     regions_panel(image, regions, px, py, ax)
     plots.save_figure(fig, path)

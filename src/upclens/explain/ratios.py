@@ -76,7 +76,7 @@ def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "
         masks[key] = reg
         stats[key] = ratio_stats(ratios[key], reg)
 
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
     plots.ratio_panel(images["skin"], images["no_skin"], axes[0],
                       f"skin ({delta_rnp:g} fm {skin_type}) / no skin")

@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from upclens.io import atomic_path
-
 LABELS = {"beta2": r"$\beta_2$", "beta3": r"$\beta_3$", "delta_rnp": r"$\Delta r_{np}$ (fm)",
           "beta3_squared": r"$\beta_3^2$"}
 
@@ -25,11 +23,9 @@ def plot_crb_versus_n(curves: Mapping[str, Any] | Sequence[tuple[str, Mapping[st
     network's RMSE, drawn as points.  path: also write the figure (PNG) atomically.
     Returns the axes.
     """
-    import matplotlib
+    from upclens.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     entries = [("", curves)] if isinstance(curves, Mapping) else list(curves)
     ax = ax or plt.figure(figsize=(5.5, 4.2)).gca()
     colours = dict(zip(names, ("C0", "C1", "C2", "C3"), strict=False))
@@ -53,7 +49,5 @@ def plot_crb_versus_n(curves: Mapping[str, Any] | Sequence[tuple[str, Mapping[st
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     if path is not None:
-        with atomic_path(path, suffix=".png") as tmp:
-            ax.figure.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
-        plt.close(ax.figure)
+        save_figure(ax.figure, str(path), dpi=130, tight=True)
     return ax

@@ -19,9 +19,9 @@ def _values(entries: list[dict[str, Any]], key: str) -> np.ndarray:
 def ladder_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
     """Three panels (beta2, beta3, Delta r_np): the network's test RMSE and the median
     sigma_CRB of each row on a log scale, rows in ladder order.  Written atomically as PNG."""
-    from upclens.plots import _pyplot, save_figure
+    from upclens.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     names = [str(e["row"]) for e in entries]
     x = np.arange(len(entries))
     fig, axes = plt.subplots(1, len(TARGETS), figsize=(4.2 * len(TARGETS), 3.6),

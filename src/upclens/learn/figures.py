@@ -6,32 +6,16 @@ from pathlib import Path
 
 import numpy as np
 
-from upclens.io import atomic_path
 from upclens.learn.metrics import coverage_curve, reliability
+from upclens.plots import pyplot, save_figure
 
 LABELS = {"beta2": r"$\beta_2$", "beta3": r"$\beta_3$", "delta_rnp": r"$\Delta r_{np}$ (fm)"}
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    _pyplot().close(fig)
-    return path
 
 
 def predicted_vs_true(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
                       r2: dict[str, float | None], path: Path) -> Path:
     """One panel per target: prediction against truth, the diagonal and R^2 in the title."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(true)
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.0), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
@@ -43,13 +27,14 @@ def predicted_vs_true(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
         ax.set(xlabel=f"true {LABELS.get(name, name)}",
                ylabel=f"predicted {LABELS.get(name, name)}", title=f"$R^2$ = {score}")
     fig.tight_layout()
-    return _save(fig, path)
+    save_figure(fig, str(path))
+    return path
 
 
 def residuals_vs_true(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
                       sigma: dict[str, np.ndarray], path: Path) -> Path:
     """Residual (predicted - true) against truth, with the median predicted +-1 sigma band."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(true)
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
@@ -61,12 +46,13 @@ def residuals_vs_true(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
         ax.set(xlabel=f"true {LABELS.get(name, name)}", ylabel="predicted - true")
         ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    save_figure(fig, str(path))
+    return path
 
 
 def confusion_matrix(confusion: list[list[int]], path: Path) -> Path:
     """2x2 skin confusion matrix with counts."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.8, 3.4))
     m = np.asarray(confusion)
     ax.imshow(m, cmap="Blues")
@@ -77,7 +63,8 @@ def confusion_matrix(confusion: list[list[int]], path: Path) -> Path:
     ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["no skin", "skin"],
            yticklabels=["no skin", "skin"], xlabel="predicted", ylabel="true")
     fig.tight_layout()
-    return _save(fig, path)
+    save_figure(fig, str(path))
+    return path
 
 
 def calibration(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
@@ -85,7 +72,7 @@ def calibration(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
                 path: Path) -> Path:
     """Left: observed vs nominal coverage of the central intervals per target.  Right:
     reliability of P(skin) (observed skin fraction per predicted-probability bin)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.0, 4.0))
     for name in true:
         lv, obs = coverage_curve(pred[name], sigma[name], true[name])
@@ -99,4 +86,5 @@ def calibration(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
     a2.plot([0, 1], [0, 1], "k--", lw=1)
     a2.set(xlabel="predicted P(skin)", ylabel="observed skin fraction", title="skin class")
     fig.tight_layout()
-    return _save(fig, path)
+    save_figure(fig, str(path))
+    return path

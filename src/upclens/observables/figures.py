@@ -7,23 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from upclens.plots import pyplot, save_figure
+
 if TYPE_CHECKING:
     from upclens.observables.table import ObservableTable
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: str | os.PathLike[str]) -> None:
-    from upclens.plots import save_figure
-
-    save_figure(fig, str(path))
 
 
 def sensitivity_figure(table: ObservableTable, result: dict[str, Any],
@@ -31,7 +18,7 @@ def sensitivity_figure(table: ObservableTable, result: dict[str, Any],
     """Grid of scatter plots: each observable (rows; default all but v1 and v4, which vanish or
     are lattice effects) against each parameter (columns), with the straight-line fit and its
     Pearson r; error bars where the images have finite counts."""
-    plt = _pyplot()
+    plt = pyplot()
     params = result["parameters"]
     names = names or [k for k in table.names if not k.startswith(("v1[", "v4["))]
     fig, axes = plt.subplots(len(names), len(params), squeeze=False,
@@ -59,14 +46,14 @@ def sensitivity_figure(table: ObservableTable, result: dict[str, Any],
                 ax.set_xlabel(p, fontsize=8)
             if j == 0:
                 ax.set_ylabel(name, fontsize=7)
-    _save(fig, path)
+    save_figure(fig, str(path))
 
 
 def v3_study_figure(result: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Three panels of the v3 study: |v3| against the number of orientation pairs (q_z on/off),
     against the number of events with the 1/sqrt(2 N_window) noise floor, and against an
     off-centre shift of the pixel grid."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), constrained_layout=True)
     ax = axes[0]
     for key, label, colour in (("qz", r"$q_z$ phase, $\beta_3$ as given", "C3"),
@@ -105,4 +92,4 @@ def v3_study_figure(result: dict[str, Any], path: str | os.PathLike[str]) -> Non
     ax.set_ylabel(f"spurious $v_n$ in {result['window']} GeV")
     ax.legend(fontsize=8)
     ax.set_title("off-centre binning")
-    _save(fig, path)
+    save_figure(fig, str(path))

@@ -20,7 +20,7 @@ def alice_comparison(folder: Path) -> dict[str, Any]:
     fit = fit_alice_coherent_pb(nucleus)
     t = np.linspace(0.0, 0.0125, 200)
     curve = coherent_tspectrum(nucleus, t, 5020.0)
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4.2), constrained_layout=True)
     plots.tspectrum_panel(fit, t, curve, ax, label="Pb208 quantum Glauber")
     plots.save_figure(fig, str(folder / "alice_tspectrum.png"))

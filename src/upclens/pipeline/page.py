@@ -37,7 +37,7 @@ def example_images(out: Path, test_path: Path, folder: Path) -> list[Path]:
     px, py = np.asarray(meta["px"]), np.asarray(meta["py"])
     extent = [px[0] - (px[1] - px[0]) / 2, px[-1] + (px[1] - px[0]) / 2,
               py[0] - (py[1] - py[0]) / 2, py[-1] + (py[1] - py[0]) / 2]
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for scale in ("linear", "log"):

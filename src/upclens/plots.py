@@ -23,11 +23,15 @@ def pyplot() -> Any:
     return plt
 
 
-def _extent(image: Image) -> list[float]:
-    """imshow extent (GeV) covering the outer bin edges of ``image``."""
-    hx = 0.5 * (image.px[1] - image.px[0])
-    hy = 0.5 * (image.py[1] - image.py[0])
-    return [image.px[0] - hx, image.px[-1] + hx, image.py[0] - hy, image.py[-1] + hy]
+def extent(px: np.ndarray, py: np.ndarray) -> list[float]:
+    """imshow extent (GeV) covering the outer bin edges of the bin-centre axes ``px``, ``py``."""
+    hx, hy = 0.5 * (px[1] - px[0]), 0.5 * (py[1] - py[0])
+    return [px[0] - hx, px[-1] + hx, py[0] - hy, py[-1] + hy]
+
+
+def extent_of(image: Image) -> list[float]:
+    """imshow extent (GeV) of ``image``."""
+    return extent(image.px, image.py)
 
 
 def image_panel(image: Image, ax: Any = None, log: bool = False, title: str = "") -> Any:
@@ -36,7 +40,7 @@ def image_panel(image: Image, ax: Any = None, log: bool = False, title: str = ""
     from matplotlib.colors import LogNorm
 
     ax = ax or plt.gca()
-    extent = _extent(image)
+    extent = extent_of(image)
     data = image.intensity
     norm = None
     if log:
@@ -64,7 +68,7 @@ def ratio_panel(numerator: Image, denominator: Image, ax: Any = None, title: str
     # Near diffraction zeros the ratio diverges; the colour range covers 95 % of the pixels.
     spread = min(float(np.percentile(np.abs(ratio - 1.0), 95)), 0.99)
     norm = TwoSlopeNorm(vcenter=1.0, vmin=1.0 - spread, vmax=1.0 + spread)
-    extent = _extent(numerator)
+    extent = extent_of(numerator)
     im = ax.imshow(ratio, origin="lower", extent=extent, cmap="RdBu_r", norm=norm)
     ax.set_xlabel(r"$p_x$ (GeV)")
     ax.set_ylabel(r"$p_y$ (GeV)")

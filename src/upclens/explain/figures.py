@@ -15,11 +15,6 @@ UNITS = {"skin": "WE (bits)", "beta2": r"$\Delta\beta_2$", "beta3": r"$\Delta\be
          "delta_rnp": r"$\Delta(\Delta r_{np})$ (fm)"}
 
 
-def _extent(px: np.ndarray, py: np.ndarray) -> list[float]:
-    hx, hy = 0.5 * (px[1] - px[0]), 0.5 * (py[1] - py[0])
-    return [px[0] - hx, px[-1] + hx, py[0] - hy, py[-1] + hy]
-
-
 def _axes_labels(ax: Any, title: str) -> None:
     ax.set_xlabel(r"$p_x$ (GeV)")
     ax.set_ylabel(r"$p_y$ (GeV)")
@@ -34,7 +29,7 @@ def heatmap_panel(heat: np.ndarray, px: np.ndarray, py: np.ndarray, ax: Any = No
     plt = plots.pyplot()
     ax = ax or plt.gca()
     top = float(np.max(np.abs(heat))) or 1.0
-    im = ax.imshow(heat, origin="lower", extent=_extent(px, py), cmap="RdBu_r", vmin=-top,
+    im = ax.imshow(heat, origin="lower", extent=plots.extent(px, py), cmap="RdBu_r", vmin=-top,
                    vmax=top, interpolation="nearest")
     _axes_labels(ax, title)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=label)
@@ -46,7 +41,7 @@ def overlay_panel(image: np.ndarray, heat: np.ndarray, px: np.ndarray, py: np.nd
     """The image in grey (square-root scale) with |relevance| as translucent colour on top."""
     plt = plots.pyplot()
     ax = ax or plt.gca()
-    extent = _extent(px, py)
+    extent = plots.extent(px, py)
     ax.imshow(np.sqrt(np.clip(image, 0, None)), origin="lower", extent=extent, cmap="gray")
     mag = np.abs(heat)
     top = float(mag.max()) or 1.0
@@ -61,7 +56,7 @@ def regions_panel(image: np.ndarray, regions: Regions, px: np.ndarray, py: np.nd
     """The reference image with the edge (orange) and fringe (cyan) regions outlined."""
     plt = plots.pyplot()
     ax = ax or plt.gca()
-    extent = _extent(px, py)
+    extent = plots.extent(px, py)
     ax.imshow(np.sqrt(np.clip(image, 0, None)), origin="lower", extent=extent, cmap="gray")
     for mask, colour in ((regions.edge, "orange"), (regions.fringe, "cyan")):
         if mask.any():
@@ -93,7 +88,7 @@ def save_overlays(image: np.ndarray, heatmaps: Mapping[str, np.ndarray], px: np.
     tasks = list(heatmaps)
     fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(3.8 * (len(tasks) + 1), 3.6),
                              constrained_layout=True, squeeze=False)
-    axes[0, 0].imshow(image, origin="lower", extent=_extent(px, py), cmap="inferno")
+    axes[0, 0].imshow(image, origin="lower", extent=plots.extent(px, py), cmap="inferno")
     _axes_labels(axes[0, 0], "image")
     for ax, task in zip(axes[0, 1:], tasks, strict=True):
         overlay_panel(image, heatmaps[task], px, py, ax, title=f"|relevance| {task}")

@@ -24,19 +24,20 @@ _CAPTIONS = {
 }
 
 
-def example_images(out: Path, test_path: Path, folder: Path) -> list[Path]:
+def example_images(test_path: Path, folder: Path) -> list[Path]:
     """Figures of two test images (without and with skin), linear and log colour scale."""
     import numpy as np
 
     from upclens import plots
     from upclens.data import read_dataset
+    from upclens.data.store import file_meta, open_checked
 
-    images, labels, meta = read_dataset(test_path, indices=np.arange(min(64, _n_rows(test_path))))
+    with open_checked(test_path) as f:
+        n = file_meta(f)["n"]
+    images, labels, meta = read_dataset(test_path, indices=np.arange(min(64, n)))
     skin = np.asarray(labels["skin"])
     picks = [int(np.argmin(skin)), int(np.argmax(skin))]
     px, py = np.asarray(meta["px"]), np.asarray(meta["py"])
-    extent = [px[0] - (px[1] - px[0]) / 2, px[-1] + (px[1] - px[0]) / 2,
-              py[0] - (py[1] - py[0]) / 2, py[-1] + (py[1] - py[0]) / 2]
     plt = plots.pyplot()
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -45,7 +46,7 @@ def example_images(out: Path, test_path: Path, folder: Path) -> list[Path]:
         for ax, k in zip(axes, picks, strict=True):
             img = images[k] / images[k].max()
             shown = np.log10(np.maximum(img, 1e-6)) if scale == "log" else img
-            m = ax.imshow(shown, origin="lower", extent=extent, cmap="inferno")
+            m = ax.imshow(shown, origin="lower", extent=plots.extent(px, py), cmap="inferno")
             ax.set_xlabel(r"$p_x$ (GeV)")
             ax.set_ylabel(r"$p_y$ (GeV)")
             ax.set_title(rf"$\beta_2$={labels['beta2'][k]:.3f}, $\beta_3$={labels['beta3'][k]:.3f}"
@@ -55,13 +56,6 @@ def example_images(out: Path, test_path: Path, folder: Path) -> list[Path]:
         plots.save_figure(fig, str(path))
         paths.append(path)
     return paths
-
-
-def _n_rows(path: Path) -> int:
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        return int(f["images"].shape[0])
 
 
 def headline(results: Results) -> dict[str, Any]:

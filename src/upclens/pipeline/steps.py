@@ -37,7 +37,7 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
         full = generate_dataset(cfg, plan.n_images, plan.seed, data / "images.h5",
                                 progress=progress)
         parts = split_dataset(full, data, plan.fractions, seed=plan.seed)
-        examples = example_images(out, parts["test"], out / "examples")
+        examples = example_images(parts["test"], out / "examples")
         return {"files": [_rel(out, p) for p in (full, *parts.values(), *examples)],
                 "parts": {k: _rel(out, p) for k, p in parts.items()}, "n_images": plan.n_images,
                 "examples": [_rel(out, p) for p in examples]}

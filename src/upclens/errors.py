@@ -58,6 +58,20 @@ def check_range(
     return v
 
 
+def check_integer(name: str, value: object, lo: int, hi: int | None = None) -> int:
+    """Return ``int(value)`` if it is a whole number (not a bool) in [lo, hi] (hi None: no
+    upper end); raises ParameterError naming the parameter and the allowed range otherwise."""
+    allowed = (f"must be an integer >= {lo}" if hi is None
+               else f"must be an integer in [{lo}, {hi}]")
+    try:
+        whole = not isinstance(value, bool) and int(value) == value  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or value < lo or (hi is not None and value > hi):  # type: ignore[operator]
+        raise ParameterError(name, value, allowed)
+    return int(value)  # type: ignore[call-overload]
+
+
 def check_choice(name: str, value: object, choices: tuple[object, ...]) -> object:
     """Return ``value`` if it is one of ``choices``; raise ParameterError otherwise."""
     if value not in choices:

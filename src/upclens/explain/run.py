@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from upclens.errors import ParameterError, check_choice
+from upclens.errors import ParameterError, check_choice, check_integer
 from upclens.explain.attribution import (
     integrated_gradients,
     occlusion,
@@ -36,12 +36,6 @@ def _model(model: Model | str | os.PathLike[str]) -> tuple[Model, dict[str, Any]
     if not callable(model):
         raise ParameterError("model", type(model).__name__, "must be a run folder or a callable")
     return model, {}
-
-
-def _check_int(name: str, value: int, lo: int) -> int:
-    if int(value) != value or value < lo:
-        raise ParameterError(name, value, f"must be an integer >= {lo}")
-    return int(value)
 
 
 def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
@@ -73,7 +67,7 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
     for name, value, lo in (("n_images", n_images, 1), ("n_samples", n_samples, 1),
                             ("n_fit", n_fit, 2), ("cross_check", cross_check, 0),
                             ("seed", seed, 0), ("n_figures", n_figures, 0)):
-        _check_int(name, value, lo)
+        check_integer(name, value, lo)
     check_choice("sampling", sampling, SAMPLINGS)
     if ratio_npz is not None and not Path(ratio_npz).is_file():
         raise ParameterError("ratio_npz", str(ratio_npz), "must be a ratio_maps.npz file")

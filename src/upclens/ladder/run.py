@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from upclens.data.config import DatasetConfig
-from upclens.errors import check_range
+from upclens.errors import check_integer
 from upclens.io import json_ready
 from upclens.ladder.rows import LadderSize, Row, ladder_rows, ladder_size
 from upclens.pipeline.stages import Stage, run_stages
@@ -274,12 +274,7 @@ def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
     from upclens.ladder.table import write_outputs
 
     spec = ladder_size(size)
-    check_range("seed", seed, 0, 2**63 - 1)
-    if isinstance(seed, bool) or int(seed) != seed:
-        from upclens.errors import ParameterError
-
-        raise ParameterError("seed", seed, "must be an integer in [0, 2^63 - 1]")
-    seed = int(seed)
+    seed = check_integer("seed", seed, 0, 2**63 - 1)
     chosen = ladder_rows(spec, rows)
     out = Path(out_dir)
     check_writable(out / "ladder.json", "out", make_parents=True)

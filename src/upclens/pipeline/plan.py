@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from upclens.errors import ParameterError, check_choice, check_range
+from upclens.errors import ParameterError, check_choice, check_integer
 
 
 def _small_training() -> dict[str, Any]:
@@ -44,9 +44,7 @@ class RunPlan:
         for name, value, lo, hi in (("n_images", self.n_images, 10, 10**9),
                                     ("explain_images", self.explain_images, 1, 10**6),
                                     ("seed", self.seed, 0, 2**63 - 1)):
-            if isinstance(value, bool) or int(value) != value:
-                raise ParameterError(name, value, f"must be an integer in [{lo}, {hi}]")
-            check_range(name, value, lo, hi)
+            check_integer(name, value, lo, hi)
         if len(self.fractions) != 3 or abs(sum(self.fractions) - 1.0) > 1e-9 or min(
                 self.fractions) <= 0:
             raise ParameterError("fractions", self.fractions,

@@ -63,12 +63,10 @@ def run_stages(out: Path, stages: Sequence[Stage], progress: bool = True
                 bar.update()
                 continue
             t0 = time.perf_counter()
-            result = dict(stage.run(results))
-            result["seconds"] = time.perf_counter() - t0
+            result = json_ready({**stage.run(results), "seconds": time.perf_counter() - t0})
             with atomic_path(marker_path(out, stage.name), suffix=".json") as tmp:
-                tmp.write_text(json.dumps(json_ready(result), indent=2))
-            result["skipped"] = False
-            results[stage.name] = json_ready(result)
+                tmp.write_text(json.dumps(result, indent=2))
+            results[stage.name] = {**result, "skipped": False}
             bar.update()
     finally:
         bar.close()

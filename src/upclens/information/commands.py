@@ -80,7 +80,7 @@ def _fisher(args: argparse.Namespace) -> int:
     from upclens.information.crb import fisher_matrix
     from upclens.information.fisher import sigma_fixed, sigma_versus_n
     from upclens.information.model import InformationSettings
-    from upclens.io import atomic_path, check_writable
+    from upclens.io import atomic_path, check_writable, json_ready
     from upclens.physics.settings import ModelSwitches
 
     for path, name in ((args.plot, "plot"), (args.json, "json")):
@@ -126,14 +126,11 @@ def _fisher(args: argparse.Namespace) -> int:
                                           for k in res.names) + "\n")
     if args.json:
         data = res.to_dict()
-        data["sigma_nuisances_known"] = {k: (v if math.isfinite(v) else None)
-                                         for k, v in known.items()}
-        data["versus_n"] = {"n_events": n_values,
-                            "sigma_crb": {k: [x if math.isfinite(x) else None for x in v.tolist()]
-                                          for k, v in curves["sigma_crb"].items()}}
+        data["sigma_nuisances_known"] = known
+        data["versus_n"] = {"n_events": n_values, "sigma_crb": curves["sigma_crb"]}
         data["settings"] = _settings_dict(settings)
         with atomic_path(args.json, suffix=".json") as tmp:
-            tmp.write_text(json.dumps(data, indent=1))
+            tmp.write_text(json.dumps(json_ready(data), indent=1))
         out.write(f"wrote {args.json}\n")
     if args.plot:
         from upclens.information.plot import plot_crb_versus_n

@@ -62,15 +62,14 @@ class FisherResult:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready summary (inf written as None)."""
-        def clean(d: Mapping[str, float]) -> dict[str, float | None]:
-            return {k: (float(v) if math.isfinite(v) else None) for k, v in d.items()}
+        from upclens.io import json_ready
 
-        return {"names": self.names, "matrix": self.matrix.tolist(),
-                "per_event": self.per_event.tolist(), "n_events": self.n_events,
-                "point": dict(self.point), "priors": dict(self.priors),
-                "likelihood": self.likelihood, "sigma_crb": clean(self.sigma_crb),
-                "steps": dict(self.steps), "step_change": clean(self.step_change),
-                "converged": self.converged, "notes": list(self.notes)}
+        return json_ready({"names": self.names, "matrix": self.matrix,
+                           "per_event": self.per_event, "n_events": self.n_events,
+                           "point": self.point, "priors": self.priors,
+                           "likelihood": self.likelihood, "sigma_crb": self.sigma_crb,
+                           "steps": self.steps, "step_change": self.step_change,
+                           "converged": self.converged, "notes": self.notes})
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,13 @@ def test_first_diffraction_zero_of_zr96_and_its_shift_with_skin():
     # to within the second-order term (~10 % of the shift).
     assert zero - skin == pytest.approx(0.583 * (zero - all_skin), rel=0.15)
     assert zero - halo == pytest.approx(0.583 * (zero - all_halo), rel=0.15)
+
+
+def test_nuclear_overlap_vanishes_beyond_the_density_tables():
+    """T_AA is zero where the two truncated densities cannot overlap and continuous there:
+    just inside the reach it is far below any sigma_NN T_AA that P_noHad can resolve."""
+    prof = density_profile(Nucleus.from_preset("Zr96", beta2=0.2, beta3=0.1))
+    reach = 2.0 * prof.r[-1]
+    inside, outside = nuclear_overlap(prof, prof, np.array([reach - 0.5, reach + 0.5]))
+    assert outside == 0.0
+    assert abs(inside) < 1e-8 * nuclear_overlap(prof, prof, np.array([0.0]))[0]

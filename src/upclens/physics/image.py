@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+from scipy.interpolate import BarycentricInterpolator
 from scipy.ndimage import map_coordinates
 
 from upclens import __version__
@@ -180,6 +181,35 @@ class DoubleSlit:
             square = 0.5 * (square + square[:, ::-1, :])
         return mean, square
 
+    def _moments_over_b(self, amp1: TargetAmplitude, amp2: TargetAmplitude,
+                        gammas: tuple[np.ndarray, np.ndarray], weights: np.ndarray,
+                        mirror: bool, b_values: np.ndarray) -> np.ndarray:
+        """Orientation moments (<G_1>, <|G_1|^2>, <G_2>, <|G_2|^2>) at each |b| of ``b_values``
+        along ``collision.b_angle``: array (n_b, 4, ncomp, Np, Np), complex.
+
+        With more |b| nodes than ``numerics.n_b_moments`` the moments are computed at that many
+        Chebyshev-Lobatto nodes in 1/b spanning the nodes and interpolated (barycentric): the
+        emitter's field, hence each moment, is analytic in 1/b wherever the nucleus has weight,
+        while the phase exp(i p.b), which oscillates in b, is applied exactly by the caller.
+        """
+        angle = self.collision.b_angle
+
+        def at(b: float) -> np.ndarray:
+            emitter = (-b * math.cos(angle), -b * math.sin(angle))
+            m1, s1 = self._ensemble(amp1, gammas[0], weights, emitter, mirror)
+            m2, s2 = (m1, s1) if amp2 is amp1 else self._ensemble(amp2, gammas[1], weights,
+                                                                  emitter, mirror)
+            return np.stack([m1, s1, m2, s2])
+
+        n_mom = self.numerics.n_b_moments
+        if b_values.size <= max(n_mom, 1) or n_mom == 0 or np.ptp(b_values) == 0.0:
+            return np.stack([at(float(b)) for b in b_values])
+        u_lo, u_hi = 1.0 / b_values.max(), 1.0 / b_values.min()
+        u_nodes = 0.5 * (u_lo + u_hi) + 0.5 * (u_hi - u_lo) * np.cos(
+            math.pi * np.arange(n_mom) / (n_mom - 1))
+        table = np.stack([at(1.0 / u) for u in u_nodes])
+        return BarycentricInterpolator(u_nodes, table, axis=0)(1.0 / b_values)
+
     def exact_intensity(self, extended: bool = False) -> np.ndarray:
         """Unnormalised infinite-orientation average on the (extended) image grid, b fixed in
         direction ``collision.b_angle``; averaged over |b| when ``b_magnitude`` is 'upc'."""
@@ -192,18 +222,15 @@ class DoubleSlit:
         gamma1 = amp1.profiles(nodes)
         gamma2 = gamma1 if amp2 is amp1 else amp2.profiles(nodes)
         p = amp1.p_axis
+        b_values, b_weights = self._b_nodes()
+        moments = self._moments_over_b(amp1, amp2, (gamma1, gamma2), weights, mirror, b_values)
         total = 0.0
-        for b, wb in zip(*self._b_nodes(), strict=True):
+        for b, wb, (m1, s1, m2, s2) in zip(b_values, b_weights, moments, strict=True):
             bx, by = b * math.cos(angle), b * math.sin(angle)
-            m1, s1 = self._ensemble(amp1, gamma1, weights, (-bx, -by), mirror)
-            if amp2 is amp1:
-                m2, s2 = m1, s1
-            else:
-                m2, s2 = self._ensemble(amp2, gamma2, weights, (-bx, -by), mirror)
             mean2 = SECOND_SOURCE_SIGN * np.conj(m2)
             phase = np.exp(1j * (p[None, :] * bx + p[:, None] * by) / HBARC)
             cross = 2.0 * np.real(m1 * np.conj(mean2) * phase)
-            total = total + wb * np.sum(s1 + s2 + cross, axis=0)
+            total = total + wb * np.sum(s1.real + s2.real + cross, axis=0)
         return total
 
     # -- finite samples -------------------------------------------------------------------------

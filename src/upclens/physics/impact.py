@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import simpson
-from scipy.special import j0, spherical_jn
+from scipy.special import j0
 
 from upclens.physics.flux import point_charge_flux
 from upclens.physics.nucleus import DensityProfile
@@ -25,21 +25,28 @@ def spherical_form_factor(profile: DensityProfile, k: np.ndarray) -> np.ndarray:
     """
     r = profile.r
     kr = np.outer(np.atleast_1d(k), r)
-    # Simpson (O(h^4)): T_AA at large b is a 1e-4 remainder of cancelling terms.
-    return 4.0 * math.pi * simpson(r**2 * profile.multipoles[0] * spherical_jn(0, kr), x=r,
+    # j0(x) = sin(x)/x = sinc(x/pi).  Simpson (O(h^4)): T_AA at large b is a 1e-4 remainder of
+    # cancelling terms.
+    return 4.0 * math.pi * simpson(r**2 * profile.multipoles[0] * np.sinc(kr / math.pi), x=r,
                                    axis=-1)
 
 
 def nuclear_overlap(profile_a: DensityProfile, profile_b: DensityProfile,
                     b: np.ndarray) -> np.ndarray:
-    """T_AB(b) in fm^-2 by Hankel transform: (1/2pi) int k dk T~_A(k) T~_B(k) J0(k b)."""
+    """T_AB(b) in fm^-2 by Hankel transform: (1/2pi) int k dk T~_A(k) T~_B(k) J0(k b).
+
+    The density tables end at radius r_max, so T_AB is exactly zero for b >= r_max,A + r_max,B
+    (there the transform would return only its quadrature noise).
+    """
     k = np.linspace(0.0, 12.0, 6001)
-    tt = spherical_form_factor(profile_a, k) * spherical_form_factor(profile_b, k)
+    ta = spherical_form_factor(profile_a, k)
+    tt = ta * (ta if profile_b is profile_a else spherical_form_factor(profile_b, k))
     b = np.atleast_1d(np.asarray(b, dtype=float))
-    out = np.empty_like(b)
-    for i0 in range(0, b.size, 256):
-        bb = b[i0:i0 + 256]
-        out[i0:i0 + 256] = simpson(k * tt * j0(np.outer(bb, k)), x=k, axis=-1) / (2 * math.pi)
+    out = np.zeros_like(b)
+    inside = np.flatnonzero(b < profile_a.r[-1] + profile_b.r[-1])
+    for i0 in range(0, inside.size, 256):
+        idx = inside[i0:i0 + 256]
+        out[idx] = simpson(k * tt * j0(np.outer(b[idx], k)), x=k, axis=-1) / (2 * math.pi)
     return out
 
 

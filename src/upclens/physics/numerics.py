@@ -20,7 +20,9 @@ class Numerics:
     this many diffusenesses beyond the largest surface radius. dx: transverse grid step (fm).
     dz: longitudinal step of the thickness integral (fm). n_orient_cos, n_orient_azimuth: nodes of
     the exact orientation average (Gauss-Legendre in cos beta, uniform in alpha). n_b: Gauss nodes
-    of the |b| average. n_b_angle: angles of the b-direction average. batch: orientations per block.
+    of the |b| average. n_b_moments: |b| values (Chebyshev nodes in 1/b) at which the orientation
+    moments are computed and interpolated to the n_b nodes (0: computed at every node).
+    n_b_angle: angles of the b-direction average. batch: orientations per block.
     """
 
     radial_step: float = 0.05
@@ -32,7 +34,8 @@ class Numerics:
     grid_tail: float = 9.0
     n_orient_cos: int = 16
     n_orient_azimuth: int = 32
-    n_b: int = 16
+    n_b: int = 64
+    n_b_moments: int = 8
     n_b_angle: int = 180
     batch: int = 64
 
@@ -47,6 +50,8 @@ class Numerics:
         check_range("n_orient_cos", self.n_orient_cos, 2, 256)
         check_range("n_orient_azimuth", self.n_orient_azimuth, 2, 512)
         check_range("n_b", self.n_b, 2, 256)
+        if self.n_b_moments != 0:
+            check_range("n_b_moments", self.n_b_moments, 3, 256)
         check_range("n_b_angle", self.n_b_angle, 8, 4096)
         check_range("batch", self.batch, 1, 100000)
         if self.n_orient_cos % 2 or self.n_orient_azimuth % 2:

@@ -18,7 +18,7 @@ def _configs(size: str = "paper") -> dict:
     return {r.name: (r, row_config(r)) for r in ladder_rows(size)}
 
 
-@pytest.mark.parametrize("size", ["tiny", "small", "paper"])
+@pytest.mark.parametrize("size", ["tiny", "small", "workstation", "paper"])
 def test_every_row_of_every_size_is_a_valid_config(size: str) -> None:
     spec = ladder_size(size)
     rows = ladder_rows(size)
@@ -41,6 +41,8 @@ def test_paper_is_every_row_and_small_has_the_required_ones() -> None:
     assert {"1", "2", "3b", "3d", "3m", "4a", "5a", "6b"} <= small
     assert ladder_size("small").pool == (10_000, 1_000_000)
     assert ladder_size("paper").pool == (1000, 10_000, 100_000, 1_000_000)
+    assert ladder_size("workstation").rows == ladder_size("paper").rows
+    assert ladder_size("workstation").pool == ladder_size("paper").pool
 
 
 def test_row_1_is_the_seed_setting() -> None:

@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--rows", default=None,
                    help="comma-separated rows, e.g. 1,2,3b,3d,4a,5a,6b (default: the size's)")
-    p.add_argument("--size", default="small", choices=SIZES,
-                   help="tiny (a test), small (one workstation) or paper (the full study)")
+    p.add_argument("--size", default="workstation", choices=SIZES,
+                   help="tiny (a test), small (a quick look), workstation (every row, < 2 h "
+                        "on 2 cores; the default) or paper (the full study)")
     p.add_argument("--seed", type=_integer, default=1, help="seed of data, split and training")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_ladder)

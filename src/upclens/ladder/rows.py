@@ -14,7 +14,7 @@ from upclens.errors import ParameterError, check_choice
 from upclens.information.model import NUISANCE_PRIORS
 from upclens.physics.presets import preset
 
-SIZES = ("tiny", "small", "paper")
+SIZES = ("tiny", "small", "workstation", "paper")
 N_LETTERS = {"a": 1000, "b": 10_000, "c": 100_000, "d": 1_000_000}
 """Row suffix -> J/psi per image (rows 3 and 6)."""
 
@@ -144,6 +144,10 @@ def _small_training() -> dict[str, Any]:
     return {"epochs": 6, "batch_size": 64, "lr": 3.0e-3, "patience": 6}
 
 
+def _workstation_training() -> dict[str, Any]:
+    return {}  # the learning defaults (those of the main job)
+
+
 def _paper_training() -> dict[str, Any]:
     from upclens.pipeline.plan import PRESETS
 
@@ -151,7 +155,8 @@ def _paper_training() -> dict[str, Any]:
 
 
 def ladder_size(size: str | LadderSize) -> LadderSize:
-    """The named size ('tiny' for tests, 'small' for one workstation, 'paper': the study)."""
+    """The named size: 'tiny' (tests), 'small' (a quick look, ~45 min, no 5b), 'workstation'
+    (every row in under 2 hours on 2 cores) or 'paper' (the study, ~a day of cores)."""
     if isinstance(size, LadderSize):
         return size
     check_choice("size", size, SIZES)
@@ -159,6 +164,9 @@ def ladder_size(size: str | LadderSize) -> LadderSize:
     if size == "paper":
         return LadderSize("paper", n_images=20_000, pixels=64, training=_paper_training(),
                           n_crb=200, rows=every, fractions=(0.8, 0.1, 0.1))
+    if size == "workstation":
+        return LadderSize("workstation", n_images=4000, pixels=64,
+                          training=_workstation_training(), n_crb=48, rows=every, workers=2)
     if size == "small":
         return LadderSize("small", n_images=2000, pixels=64, training=_small_training(),
                           n_crb=32, workers=2,
@@ -172,7 +180,7 @@ def ladder_size(size: str | LadderSize) -> LadderSize:
                       figures=False, pool=(N_LETTERS["a"], N_LETTERS["b"]))
 
 
-def ladder_rows(size: str | LadderSize = "small",
+def ladder_rows(size: str | LadderSize = "workstation",
                 names: str | list[str] | tuple[str, ...] | None = None) -> list[Row]:
     """The rows of ``size`` (or the rows ``names``, a list or comma-separated string, in ladder
     order), each with the size's pixel count added to its overrides."""

@@ -261,14 +261,15 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
 
 
 def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
-               size: str | LadderSize = "small", seed: int = 1,
+               size: str | LadderSize = "workstation", seed: int = 1,
                progress: bool = True) -> dict[str, Any]:
     """Run the realism ladder into ``out_dir``: one folder per row (``row-NAME``), then
     ``ladder.json``, ``ladder.csv``, ``ladder.md`` (the table) and ``ladder.png`` (the figure).
 
     rows: names or a comma-separated string (None: the size's rows).  size: 'tiny', 'small',
-    'paper' or a :class:`LadderSize`.  Rerunning continues where it stopped: finished stages
-    and rows are skipped.  Returns the ladder summary (the content of ladder.json).
+    'workstation' (the default), 'paper' or a :class:`LadderSize`.  Rerunning continues where
+    it stopped: finished stages and rows are skipped.  Returns the ladder summary (the content
+    of ladder.json).
     """
     from upclens.io import check_writable
     from upclens.ladder.table import write_outputs

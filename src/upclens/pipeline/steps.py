@@ -67,6 +67,7 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
     def information(res: Results) -> dict[str, Any]:
         from upclens.data.simulate import physics_settings
         from upclens.information import InformationSettings, crb_versus_n, plot_crb_versus_n
+        from upclens.information.headline import write_headline
 
         folder = out / "information"
         folder.mkdir(parents=True, exist_ok=True)
@@ -94,8 +95,14 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
                 row[f"sigma {name}"] = float(known["sigma_crb"][name][k])
                 row[f"sigma {name} (R, a priors)"] = float(marginal["sigma_crb"][name][k])
             rows.append(row)
-        return {"files": ["information/crb_versus_n.png"], "point": point, "table": rows,
-                "network_rmse": rmse, "notes": known["notes"]}
+        # The headline conditions vary the b direction and the background themselves.
+        base = replace(settings, incoherent_fraction=0.0, smearing=0.0,
+                       collision=replace(settings.collision, b_direction="fixed"))
+        smallest = write_headline(str(folder), point, base)
+        return {"files": ["information/crb_versus_n.png", "information/headline.png"],
+                "point": point, "table": rows, "network_rmse": rmse, "notes": known["notes"],
+                "headline": {"markdown": smallest["markdown"], "rows": smallest["rows"],
+                             "target": smallest["target"]}}
 
     def explain(res: Results) -> dict[str, Any]:
         from upclens.data.simulate import physics_settings

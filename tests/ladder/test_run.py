@@ -116,6 +116,14 @@ def test_cli_reuses_the_folder_and_refuses_bad_rows(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "another size or seed" in err[0]
+    # so would another image count; a count below 16 is refused before any work
+    assert main(["ladder", "--out", str(out), "--rows", "3b", "--size", "tiny", "--images",
+                 "80", "--quiet"]) == 2
+    assert "another size or seed" in capsys.readouterr().err
+    assert main(["ladder", "--out", str(out), "--size", "tiny", "--images", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "images = 3" in err[0]
 
 
 def test_pooled_training_file_holds_every_count(ladder: tuple[Path, list[str]]) -> None:

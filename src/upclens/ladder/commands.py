@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", default="workstation", choices=SIZES,
                    help="tiny (a test), small (a quick look), workstation (every row, < 2 h "
                         "on 2 cores; the default) or paper (the full study)")
+    p.add_argument("--images", type=_integer, default=None,
+                   help="images per row instead of the size's (4000 for workstation)")
     p.add_argument("--seed", type=_integer, default=1, help="seed of data, split and training")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_ladder)
@@ -38,7 +40,7 @@ def _ladder(args: argparse.Namespace) -> int:
     from upclens.ladder.run import run_ladder
 
     summary = run_ladder(args.out, rows=args.rows, size=args.size, seed=args.seed,
-                         progress=not args.quiet)
+                         progress=not args.quiet, n_images=args.images)
     from pathlib import Path
 
     sys.stdout.write((Path(args.out) / "ladder.md").read_text())

@@ -262,19 +262,21 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
 
 def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
                size: str | LadderSize = "workstation", seed: int = 1,
-               progress: bool = True) -> dict[str, Any]:
+               progress: bool = True, n_images: int | None = None) -> dict[str, Any]:
     """Run the realism ladder into ``out_dir``: one folder per row (``row-NAME``), then
     ``ladder.json``, ``ladder.csv``, ``ladder.md`` (the table) and ``ladder.png`` (the figure).
 
     rows: names or a comma-separated string (None: the size's rows).  size: 'tiny', 'small',
     'workstation' (the default), 'paper' or a :class:`LadderSize`.  Rerunning continues where
     it stopped: finished stages and rows are skipped.  Returns the ladder summary (the content
-    of ladder.json).
+    of ladder.json).  n_images: images per row instead of the size's (split by its fractions).
     """
     from upclens.io import check_writable
     from upclens.ladder.table import write_outputs
 
     spec = ladder_size(size)
+    if n_images is not None:
+        spec = replace(spec, n_images=check_integer("images", n_images, 16, 10**7))
     seed = check_integer("seed", seed, 0, 2**63 - 1)
     chosen = ladder_rows(spec, rows)
     out = Path(out_dir)

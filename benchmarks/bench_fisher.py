@@ -3,7 +3,7 @@
 Test point: Zr96, beta2 = 0.1, beta3 = 0.2, Delta r_np = 0.1 fm (halo type), 200 GeV,
 b = 15 fm, 64x64 pixels over |px|, |py| < 0.2 GeV, multinomial likelihood.
 
-    python benchmarks/bench_fisher.py            # ~5 minutes on 2 cores (the UPC |b| rows)
+    python benchmarks/bench_fisher.py            # ~1 minute on 2 cores
     python benchmarks/bench_fisher.py --quick    # planning comparison only, ~30 s
     python benchmarks/bench_fisher.py --b-mixture  # also the |b|-mixture convexity check
 """

@@ -73,9 +73,9 @@ def _register_headline(sub: argparse._SubParsersAction) -> None:
         "headline", help="smallest N_J/psi measuring Delta r_np to a target precision",
         description="The smallest number of J/psi at which the Cramer-Rao bound on Delta r_np "
                     "reaches --target, for a fixed and a random b direction, without and "
-                    "with background (10 %% incoherent, 10 MeV smearing), with the protons "
+                    "with background (10 % incoherent, 10 MeV smearing), with the protons "
                     "known and with the priors R +-0.02 fm, a +-0.01 fm, sigma_J/psi-N "
-                    "+-20 %%.")
+                    "+-20 %.")
     p.add_argument("--out", required=True, help="folder for headline.json, .md and .png")
     p.add_argument("--nucleus", default="Zr96", help="preset (default Zr96)")
     p.add_argument("--beta2", type=_number, default=0.15, help="default 0.15")

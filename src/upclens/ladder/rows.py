@@ -156,7 +156,8 @@ def _paper_training() -> dict[str, Any]:
 
 def ladder_size(size: str | LadderSize) -> LadderSize:
     """The named size: 'tiny' (tests), 'small' (a quick look, ~45 min, no 5b), 'workstation'
-    (every row in under 2 hours on 2 cores) or 'paper' (the study, ~a day of cores)."""
+    (every row in under 2 hours on 2 cores) or 'paper' (the study: ~5 core-hours of images,
+    then GPU-minutes or CPU-hours of training per row)."""
     if isinstance(size, LadderSize):
         return size
     check_choice("size", size, SIZES)

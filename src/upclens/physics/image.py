@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -183,9 +184,10 @@ class DoubleSlit:
 
     def _moments_over_b(self, amp1: TargetAmplitude, amp2: TargetAmplitude,
                         gammas: tuple[np.ndarray, np.ndarray], weights: np.ndarray,
-                        mirror: bool, b_values: np.ndarray) -> np.ndarray:
-        """Orientation moments (<G_1>, <|G_1|^2>, <G_2>, <|G_2|^2>) at each |b| of ``b_values``
-        along ``collision.b_angle``: array (n_b, 4, ncomp, Np, Np), complex.
+                        mirror: bool, b_values: np.ndarray
+                        ) -> Callable[[float], np.ndarray]:
+        """A function |b| -> orientation moments (<G_1>, <|G_1|^2>, <G_2>, <|G_2|^2>) along
+        ``collision.b_angle`` for the |b| of ``b_values``: array (4, ncomp, Np, Np), complex.
 
         With more |b| nodes than ``numerics.n_b_moments`` the moments are computed at that many
         Chebyshev-Lobatto nodes in 1/b spanning the nodes and interpolated (barycentric): the
@@ -203,12 +205,13 @@ class DoubleSlit:
 
         n_mom = self.numerics.n_b_moments
         if b_values.size <= max(n_mom, 1) or n_mom == 0 or np.ptp(b_values) == 0.0:
-            return np.stack([at(float(b)) for b in b_values])
+            return at
         u_lo, u_hi = 1.0 / b_values.max(), 1.0 / b_values.min()
         u_nodes = 0.5 * (u_lo + u_hi) + 0.5 * (u_hi - u_lo) * np.cos(
             math.pi * np.arange(n_mom) / (n_mom - 1))
-        table = np.stack([at(1.0 / u) for u in u_nodes])
-        return BarycentricInterpolator(u_nodes, table, axis=0)(1.0 / b_values)
+        interp = BarycentricInterpolator(u_nodes, np.stack([at(1.0 / u) for u in u_nodes]),
+                                         axis=0)
+        return lambda b: interp(1.0 / b)
 
     def exact_intensity(self, extended: bool = False) -> np.ndarray:
         """Unnormalised infinite-orientation average on the (extended) image grid, b fixed in
@@ -223,9 +226,11 @@ class DoubleSlit:
         gamma2 = gamma1 if amp2 is amp1 else amp2.profiles(nodes)
         p = amp1.p_axis
         b_values, b_weights = self._b_nodes()
-        moments = self._moments_over_b(amp1, amp2, (gamma1, gamma2), weights, mirror, b_values)
+        moments_at = self._moments_over_b(amp1, amp2, (gamma1, gamma2), weights, mirror,
+                                          b_values)
         total = 0.0
-        for b, wb, (m1, s1, m2, s2) in zip(b_values, b_weights, moments, strict=True):
+        for b, wb in zip(b_values, b_weights, strict=True):
+            m1, s1, m2, s2 = moments_at(float(b))
             bx, by = b * math.cos(angle), b * math.sin(angle)
             mean2 = SECOND_SOURCE_SIGN * np.conj(m2)
             phase = np.exp(1j * (p[None, :] * bx + p[:, None] * by) / HBARC)

@@ -74,12 +74,17 @@ def test_stage_runner_skips_finished_stages_and_redoes_missing_files(tmp_path):
 def test_tiny_study_writes_every_part(tiny_study):
     out, _, metrics = tiny_study
     for name in ("report.html", "metrics.json", "config.toml", "evaluate/metrics.json",
-                 "information/crb_versus_n.png", "explain/explain.json",
+                 "information/crb_versus_n.png", "information/headline.png",
+                 "information/headline.json", "explain/explain.json",
                  "ratios/ratio_maps.png", "physics/alice_tspectrum.png", "ladder/ladder.png"):
         assert (out / name).exists(), name
     heads = metrics["headline"]
     for key in ("r2_beta2", "r2_beta3", "skin_accuracy", "alice_pb208_chi2_per_ndf"):
         assert key in heads
+    # the skin headline: priors can only raise the number of J/psi needed
+    known = heads["n_jpsi_delta_rnp_0.05fm_fixed_b_direction_protons_known"]
+    assert 0 < known < heads["n_jpsi_delta_rnp_0.05fm_fixed_b_direction_nuisance_priors"]
+    assert "smallest number of J/psi" in (out / "report.html").read_text()
     assert set(metrics["timing_s"]) == {"generate", "train", "evaluate", "information",
                                         "explain", "observables", "physics_checks", "ladder"}
     assert json.loads((out / "metrics.json").read_text())["headline"] == heads

@@ -133,10 +133,14 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
         sec.text(str(note))
     smallest = info.get("headline", {})
     if smallest.get("rows"):
+        from upclens.information.headline import BACKGROUND
+
+        priors = ", ".join(f"{k} +-{v:g}" for k, v in smallest.get("nuisances", {}).items())
         sec.text(f"The smallest number of J/psi that measures Delta r_np to "
                  f"+-{smallest['target']:g} fm at the reference point (Cramer-Rao bound; "
-                 "background: 10 % incoherent events and 10 MeV smearing; priors: R +-0.02 "
-                 "fm, a +-0.01 fm, sigma_J/psi-N +-20 %; upclens headline):")
+                 f"background: incoherent fraction {BACKGROUND['incoherent_fraction']:g}, "
+                 f"smearing {BACKGROUND['smearing']:g} GeV; priors (fm, relative for "
+                 f"sigma_vn_scale): {priors}; upclens headline):")
         sec.table(smallest["rows"])
     _figures(sec, out, results, "information", "information/")
     sec = rep.section("Where the network looks (Prediction Difference Analysis)")

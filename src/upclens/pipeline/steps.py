@@ -102,7 +102,8 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
         return {"files": ["information/crb_versus_n.png", "information/headline.png"],
                 "point": point, "table": rows, "network_rmse": rmse, "notes": known["notes"],
                 "headline": {"markdown": smallest["markdown"], "rows": smallest["rows"],
-                             "target": smallest["target"]}}
+                             "target": smallest["target"],
+                             "nuisances": smallest["nuisances"]}}
 
     def explain(res: Results) -> dict[str, Any]:
         from upclens.data.simulate import physics_settings

@@ -84,6 +84,11 @@ def test_table_has_every_column_and_the_evaluation_numbers(
         sigma = float(counted[f"sigma_crb_{t}"])
         assert 0.0 < sigma < math.inf
         assert 0 <= int(counted[f"n_ratio_{t}"]) <= 3
+        if counted[f"ratio_{t}"]:  # the ratio is the quotient of the two like-for-like columns
+            assert float(counted[f"ratio_{t}"]) == pytest.approx(
+                float(counted[f"rmse_at_bound_{t}"]) / float(counted[f"sigma_rms_{t}"]))
+        else:
+            assert counted[f"sigma_rms_{t}"] == ""
         # same test points as row 3b at 1e4 J/psi: the same bound
         assert float(pool_b[f"sigma_crb_{t}"]) == pytest.approx(sigma, rel=1e-9)
         # sigma_CRB scales as 1 / sqrt(N) without priors: 1e3 vs 1e4 J/psi

@@ -17,8 +17,10 @@ def _values(entries: list[dict[str, Any]], key: str) -> np.ndarray:
 
 
 def ladder_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
-    """Three panels (beta2, beta3, Delta r_np): the network's test RMSE and the median
-    sigma_CRB of each row on a log scale, rows in ladder order.  Written atomically as PNG."""
+    """Three panels (beta2, beta3, Delta r_np), rows in ladder order, log scale: the network's
+    RMSE over the whole test split (grey), and like for like over the points that enter the
+    ratio (sigma_CRB < 1/4 of the prior width) its RMSE (filled) and the RMS of sigma_CRB
+    (open squares).  Written atomically as PNG."""
     from upclens.plots import pyplot, save_figure
 
     plt = pyplot()
@@ -28,18 +30,19 @@ def ladder_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
                              constrained_layout=True)
     for ax, t in zip(np.atleast_1d(axes), TARGETS, strict=True):
         rmse = _values(entries, f"rmse_{t}")
-        crb = _values(entries, f"sigma_crb_{t}")
-        ax.plot(x, rmse, "o", label="network RMSE")
+        at_bound = _values(entries, f"rmse_at_bound_{t}")
+        crb = _values(entries, f"sigma_rms_{t}")
+        ax.plot(x, rmse, "o", color="0.7", ms=4, label="network RMSE, all test points")
         if np.isfinite(crb).any():
-            ax.plot(x, crb, "s", mfc="none", label=r"median $\sigma_{CRB}$")
+            ax.plot(x, at_bound, "o", color="C0", label="network RMSE, bound points")
+            ax.plot(x, crb, "s", color="C1", mfc="none", label=r"RMS $\sigma_{CRB}$, same points")
         ax.set_xticks(x, names, rotation=45)
         ax.set_xlabel("ladder row")
         ax.set_title(LABELS[t])
-        finite = np.concatenate([rmse[np.isfinite(rmse) & (rmse > 0)],
-                                 crb[np.isfinite(crb) & (crb > 0)]])
+        finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in (rmse, at_bound, crb)])
         if finite.size:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
     save_figure(fig, str(path))
     return Path(path)

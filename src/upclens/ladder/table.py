@@ -17,8 +17,11 @@ from upclens.ladder.bound import BOUND_FRACTION, prior_widths, rmse_to_crb
 from upclens.ladder.rows import LadderSize, Row
 from upclens.learn.settings import TARGETS
 
-PER_TARGET = ("r2", "rmse", "coverage_68", "sigma_crb", "ratio", "n_ratio")
-"""Columns of the table per target (beta2, beta3, delta_rnp)."""
+PER_TARGET = ("r2", "rmse", "coverage_68", "sigma_crb", "ratio", "n_ratio", "rmse_at_bound",
+              "sigma_rms")
+"""Columns of the table per target (beta2, beta3, delta_rnp): sigma_crb is the median over the
+bound points; rmse_at_bound and sigma_rms are the network's RMSE and the RMS of sigma_CRB over
+the points that enter the ratio (ratio = rmse_at_bound / sigma_rms)."""
 COLUMNS = ("row", "title", "n_events", "nuisances", "n_test", "skin_accuracy",
            *(f"{k}_{t}" for t in TARGETS for k in PER_TARGET))
 """Every column of ladder.csv."""
@@ -68,10 +71,14 @@ def entry_summary(name: str, title: str, n_events: int | None, nuisances: dict[s
             entry[f"ratio_{t}"] = r["ratio"]
             entry[f"n_ratio_{t}"] = r["n_used"]
             entry[f"n_undefined_{t}"] = r["n_undefined"]
+            entry[f"rmse_at_bound_{t}"] = r["rmse"]
+            entry[f"sigma_rms_{t}"] = r["sigma_rms"]
         else:
             entry[f"sigma_crb_{t}"] = None
             entry[f"ratio_{t}"] = None
             entry[f"n_ratio_{t}"] = 0
+            entry[f"rmse_at_bound_{t}"] = None
+            entry[f"sigma_rms_{t}"] = None
     entry["bound"] = {k: v for k, v in bound.items() if k not in ("files", "seconds",
                                                                   "skipped")}
     entry["prior_widths"] = widths

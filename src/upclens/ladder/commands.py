@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tiny (a test), small (a quick look), workstation (every row, < 2 h "
                         "on 2 cores; the default) or paper (the full study)")
     p.add_argument("--images", type=_integer, default=None,
-                   help="images per row instead of the size's (4000 for workstation)")
+                   help="images per row instead of the size's (6000 for workstation)")
     p.add_argument("--seed", type=_integer, default=1, help="seed of data, split and training")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_ladder)

@@ -166,7 +166,7 @@ def ladder_size(size: str | LadderSize) -> LadderSize:
         return LadderSize("paper", n_images=20_000, pixels=64, training=_paper_training(),
                           n_crb=200, rows=every, fractions=(0.8, 0.1, 0.1))
     if size == "workstation":
-        return LadderSize("workstation", n_images=4000, pixels=64,
+        return LadderSize("workstation", n_images=6000, pixels=64,
                           training=_workstation_training(), n_crb=48, rows=every, workers=2)
     if size == "small":
         return LadderSize("small", n_images=2000, pixels=64, training=_small_training(),

@@ -65,6 +65,16 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
             tmp_path.unlink()
 
 
+def write_json(data: Any, path: str | os.PathLike[str], indent: int = 2) -> None:
+    """Write ``data`` as indented JSON atomically, through :func:`json_ready` (NaN and
+    infinities as null)."""
+    import json
+
+    text = json.dumps(json_ready(data), indent=indent)
+    with atomic_path(path, suffix=".json") as tmp:
+        tmp.write_text(text + "\n")
+
+
 def json_ready(value: Any) -> Any:
     """JSON-safe copy: NumPy scalars and arrays as Python values, paths as strings, NaN and
     infinities as None (JSON has no literal for them)."""

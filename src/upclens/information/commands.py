@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
@@ -117,7 +116,7 @@ def _fisher(args: argparse.Namespace) -> int:
     from upclens.information.crb import fisher_matrix
     from upclens.information.fisher import sigma_fixed, sigma_versus_n
     from upclens.information.model import InformationSettings
-    from upclens.io import atomic_path, check_writable, json_ready
+    from upclens.io import check_writable, write_json
     from upclens.physics.settings import ModelSwitches
 
     for path, name in ((args.plot, "plot"), (args.json, "json")):
@@ -166,8 +165,7 @@ def _fisher(args: argparse.Namespace) -> int:
         data["sigma_nuisances_known"] = known
         data["versus_n"] = {"n_events": n_values, "sigma_crb": curves["sigma_crb"]}
         data["settings"] = _settings_dict(settings)
-        with atomic_path(args.json, suffix=".json") as tmp:
-            tmp.write_text(json.dumps(json_ready(data), indent=1))
+        write_json(data, args.json, indent=1)
         out.write(f"wrote {args.json}\n")
     if args.plot:
         from upclens.information.plot import plot_crb_versus_n

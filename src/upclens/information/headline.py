@@ -148,17 +148,15 @@ def write_headline(out_dir: str, point: Mapping[str, float],
                    target: float = TARGET_FM) -> dict[str, Any]:
     """:func:`headline_table` written to ``out_dir`` as headline.json, headline.md and
     headline.png (each atomically); returns the table with its Markdown under 'markdown'."""
-    import json
     from pathlib import Path
 
-    from upclens.io import atomic_path, json_ready
+    from upclens.io import atomic_path, write_json
 
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     table = headline_table(point, base, target)
     table["markdown"] = headline_markdown(table)
-    with atomic_path(folder / "headline.json", suffix=".json") as tmp:
-        tmp.write_text(json.dumps(json_ready(table), indent=1))
+    write_json(table, folder / "headline.json", indent=1)
     with atomic_path(folder / "headline.md", suffix=".md") as tmp:
         tmp.write_text(table["markdown"])
     plot_headline(table, str(folder / "headline.png"))

@@ -17,7 +17,7 @@ import numpy as np
 
 from upclens.data.config import DatasetConfig
 from upclens.errors import check_integer
-from upclens.io import json_ready
+from upclens.io import json_ready, write_json
 from upclens.ladder.rows import LadderSize, Row, ladder_rows, ladder_size
 from upclens.pipeline.stages import Stage, run_stages
 
@@ -72,15 +72,13 @@ def ladder_settings(out: Path, spec: LadderSize, seed: int) -> dict[str, Any]:
     """The training settings of every row of the ladder in ``out``: stored in
     OUT/train_settings.json on first use and reused on every later run, so that all rows are
     trained the same way even if the learning module's defaults change between runs."""
-    from upclens.io import atomic_path
     from upclens.learn import TrainSettings
 
     path = out / SETTINGS_FILE
     if path.exists():
         return TrainSettings.from_dict(json.loads(path.read_text())).to_dict()
     settings = replace(TrainSettings(), seed=seed, **spec.training).to_dict()
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(settings, indent=1))
+    write_json(settings, path, indent=1)
     return settings
 
 
@@ -92,7 +90,6 @@ def check_same_study(out: Path, spec: LadderSize, seed: int) -> None:
     """Record the size and seed of the ladder in ``out`` on first use; refuse a later run with
     another size or seed (its finished rows would otherwise be mixed into the table)."""
     from upclens.errors import ParameterError
-    from upclens.io import atomic_path
 
     here = {"seed": seed, **{k: spec.to_dict()[k] for k in STUDY_KEYS}}
     path = out / STUDY_FILE
@@ -103,8 +100,7 @@ def check_same_study(out: Path, spec: LadderSize, seed: int) -> None:
                                  f"({before.get('n_images')} images, seed {before.get('seed')}):"
                                  " choose a new folder")
         return
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(here, indent=1))
+    write_json(here, path, indent=1)
 
 
 def _train_stage(row_dir: Path, spec: LadderSize, seed: int, progress: bool,
@@ -188,7 +184,6 @@ def pooled_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: in
         return {"files": [f for b in per_n.values() for f in b["files"]], "per_n": per_n}
 
     def summary(res: Results) -> dict[str, Any]:
-        from upclens.io import atomic_path
         from upclens.ladder.table import entry_summary
 
         entries = []
@@ -198,8 +193,7 @@ def pooled_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: in
                 row.nuisances, cfg, res["evaluate"]["per_n"][str(n)],
                 res["bound"]["per_n"][str(n)], row_dir / f"bound-n{n}.npz",
                 row_dir / "evaluate" / f"n{n}" / "predictions.npz")))
-        with atomic_path(row_dir / "row.json") as tmp:
-            tmp.write_text(json.dumps(entries, indent=1))
+        write_json(entries, row_dir / "row.json", indent=1)
         return {"files": ["row.json"], "rows": entries}
 
     return [Stage("data", data, "row-3 datasets of every N, pooled train and val parts"),
@@ -245,13 +239,9 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
     def summary(res: Results) -> dict[str, Any]:
         from upclens.ladder.table import row_summary
 
-        entry = row_summary(row, cfg, row_dir, res, spec)
-        path = row_dir / "row.json"
-        from upclens.io import atomic_path
-
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(json_ready(entry), indent=1))
-        return {"files": ["row.json"], "row": json_ready(entry)}
+        entry = json_ready(row_summary(row, cfg, row_dir, res, spec))
+        write_json(entry, row_dir / "row.json", indent=1)
+        return {"files": ["row.json"], "row": entry}
 
     return [Stage("data", data, "images of the row and their train/val/test split"),
             _train_stage(row_dir, spec, seed, progress, row.training),

@@ -146,7 +146,7 @@ def write_outputs(out: Path, entries: list[dict[str, Any]], spec: LadderSize,
                   seed: int) -> dict[str, Any]:
     """Write ladder.json, ladder.csv, ladder.md and ladder.png into ``out``; return the
     summary."""
-    from upclens.io import atomic_path
+    from upclens.io import atomic_path, write_json
     from upclens.ladder.figure import ladder_figure
 
     settings = json.loads((out / "train_settings.json").read_text())
@@ -158,6 +158,5 @@ def write_outputs(out: Path, entries: list[dict[str, Any]], spec: LadderSize,
     with atomic_path(out / "ladder.md") as tmp:
         tmp.write_text(markdown(entries, spec, seed))
     ladder_figure(entries, out / "ladder.png")
-    with atomic_path(out / "ladder.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=1))
+    write_json(summary, out / "ladder.json", indent=1)
     return summary

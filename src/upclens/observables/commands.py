@@ -122,8 +122,7 @@ def _format(value: float, error: float | None) -> str:
 
 
 def _observables(args: argparse.Namespace) -> int:
-    from upclens.io import check_writable
-    from upclens.observables.table import write_json
+    from upclens.io import check_writable, write_json
 
     for name in ("json", "csv"):
         if getattr(args, name):
@@ -178,8 +177,9 @@ def _settings_dict(settings: Any) -> dict[str, Any]:
 
 
 def _observables_npz(args: argparse.Namespace, settings: Any) -> int:
+    from upclens.io import write_json
     from upclens.observables.measures import ImageMeasurer
-    from upclens.observables.table import measure_npz, write_json
+    from upclens.observables.table import measure_npz
     from upclens.physics.image import Image
 
     if args.csv:

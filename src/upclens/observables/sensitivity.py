@@ -17,13 +17,12 @@ from typing import Any
 import numpy as np
 
 from upclens.errors import ParameterError
-from upclens.io import atomic_path, json_ready
+from upclens.io import atomic_path, json_ready, write_json
 from upclens.observables.measures import ObservableSettings
 from upclens.observables.stats import linear_fit, pearson, spearman
 from upclens.observables.table import (
     ObservableTable,
     measure_dataset,
-    write_json,
     write_table_csv,
 )
 

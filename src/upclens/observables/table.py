@@ -8,7 +8,6 @@ Azimuths are measured from b, which the simulator puts along +px (b_angle = 0).
 from __future__ import annotations
 
 import csv
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from upclens.errors import ParameterError, check_range
-from upclens.io import atomic_path, json_ready
+from upclens.io import atomic_path
 from upclens.observables.measures import ImageMeasurer, Observables, ObservableSettings
 
 
@@ -108,11 +107,4 @@ def write_table_csv(table: ObservableTable, path: str | os.PathLike[str]) -> Non
                 err = table.errors[i, j]
                 row += [f"{table.values[i, j]:.9g}", "" if np.isnan(err) else f"{err:.4g}"]
             writer.writerow(row)
-
-
-def write_json(data: Any, path: str | os.PathLike[str]) -> None:
-    """Write ``data`` as indented JSON atomically (NaN written as null)."""
-    text = json.dumps(json_ready(data), indent=2, sort_keys=False)
-    with atomic_path(path, suffix=".json") as tmp:
-        tmp.write_text(text + "\n")
 

@@ -211,7 +211,7 @@ def markdown(result: dict[str, Any]) -> str:
 def write_v3_study(result: dict[str, Any], out_dir: str | os.PathLike[str],
                    plots: bool = True) -> list[str]:
     """Write v3_study.json, v3_study.md and (``plots``) v3_study.png into ``out_dir``."""
-    from upclens.observables.table import write_json
+    from upclens.io import write_json
 
     out = Path(out_dir)
     try:

@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from upclens.compare import ShapeFit
     from upclens.physics.image import Image
 
+PARAMETER_LABELS = {"beta2": r"$\beta_2$", "beta3": r"$\beta_3$",
+                    "delta_rnp": r"$\Delta r_{np}$ (fm)", "beta3_squared": r"$\beta_3^2$"}
+"""Axis labels of the shape parameters (and of beta3^2, bounded where beta3 = 0)."""
+
 
 def pyplot() -> Any:
     """matplotlib.pyplot on the file-only Agg backend (imported on first use)."""

@@ -122,8 +122,7 @@ def _n(n: float) -> str:
 def plot_headline(table: Mapping[str, Any], path: str | None = None) -> Any:
     """sigma_CRB of the parameter against N for every condition (solid: nuisances known,
     dashed: priors), the target as a horizontal line.  Returns the axes."""
-    from upclens.information.plot import LABELS
-    from upclens.plots import pyplot, save_figure
+    from upclens.plots import PARAMETER_LABELS, pyplot, save_figure
 
     plt = pyplot()
     ax = plt.figure(figsize=(6.0, 4.4)).gca()
@@ -135,7 +134,8 @@ def plot_headline(table: Mapping[str, Any], path: str | None = None) -> Any:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"$N_{J/\psi}$")
-    ax.set_ylabel(r"$\sigma_{\rm CRB}$ of " + LABELS.get(table["parameter"], table["parameter"]))
+    name = table["parameter"]
+    ax.set_ylabel(r"$\sigma_{\rm CRB}$ of " + PARAMETER_LABELS.get(name, name))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=6.5)
     if path is not None:

@@ -7,9 +7,6 @@ from typing import Any
 
 import numpy as np
 
-LABELS = {"beta2": r"$\beta_2$", "beta3": r"$\beta_3$", "delta_rnp": r"$\Delta r_{np}$ (fm)",
-          "beta3_squared": r"$\beta_3^2$"}
-
 
 def plot_crb_versus_n(curves: Mapping[str, Any] | Sequence[tuple[str, Mapping[str, Any]]],
                       ax: Any = None, network: Mapping[str, Mapping[str, Sequence[float]]]
@@ -23,7 +20,7 @@ def plot_crb_versus_n(curves: Mapping[str, Any] | Sequence[tuple[str, Mapping[st
     network's RMSE, drawn as points.  path: also write the figure (PNG) atomically.
     Returns the axes.
     """
-    from upclens.plots import pyplot, save_figure
+    from upclens.plots import PARAMETER_LABELS, pyplot, save_figure
 
     plt = pyplot()
     entries = [("", curves)] if isinstance(curves, Mapping) else list(curves)
@@ -36,12 +33,12 @@ def plot_crb_versus_n(curves: Mapping[str, Any] | Sequence[tuple[str, Mapping[st
             sig = np.asarray(res["sigma_crb"].get(name, np.full(n.size, np.nan)), dtype=float)
             ok = np.isfinite(sig)
             if ok.any():
-                text = LABELS.get(name, name) + (f" {label}" if label else "")
+                text = PARAMETER_LABELS.get(name, name) + (f" {label}" if label else "")
                 ax.plot(n[ok], sig[ok], styles[k % len(styles)], color=colours[name],
                         marker="o", ms=3, label=text)
     for name, pts in (network or {}).items():
         ax.plot(pts["n_events"], pts["rmse"], "s", color=colours.get(name, "k"), mfc="none",
-                label=f"network RMSE {LABELS.get(name, name)}")
+                label=f"network RMSE {PARAMETER_LABELS.get(name, name)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"$N_{J/\psi}$")

@@ -9,8 +9,6 @@ import numpy as np
 
 from upclens.learn.settings import TARGETS
 
-LABELS = {"beta2": r"$\beta_2$", "beta3": r"$\beta_3$", "delta_rnp": r"$\Delta r_{np}$ (fm)"}
-
 
 def _values(entries: list[dict[str, Any]], key: str) -> np.ndarray:
     return np.array([np.nan if e.get(key) is None else float(e[key]) for e in entries])
@@ -21,7 +19,7 @@ def ladder_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
     RMSE over the whole test split (grey), and like for like over the points that enter the
     ratio (sigma_CRB < 1/4 of the prior width) its RMSE (filled) and the RMS of sigma_CRB
     (open squares).  Written atomically as PNG."""
-    from upclens.plots import pyplot, save_figure
+    from upclens.plots import PARAMETER_LABELS, pyplot, save_figure
 
     plt = pyplot()
     names = [str(e["row"]) for e in entries]
@@ -38,7 +36,7 @@ def ladder_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
             ax.plot(x, crb, "s", color="C1", mfc="none", label=r"RMS $\sigma_{CRB}$, same points")
         ax.set_xticks(x, names, rotation=45)
         ax.set_xlabel("ladder row")
-        ax.set_title(LABELS[t])
+        ax.set_title(PARAMETER_LABELS[t])
         finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in (rmse, at_bound, crb)])
         if finite.size:
             ax.set_yscale("log")

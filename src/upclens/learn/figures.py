@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from upclens.learn.metrics import coverage_curve, reliability
-from upclens.plots import pyplot, save_figure
-
-LABELS = {"beta2": r"$\beta_2$", "beta3": r"$\beta_3$", "delta_rnp": r"$\Delta r_{np}$ (fm)"}
+from upclens.plots import PARAMETER_LABELS, pyplot, save_figure
 
 
 def predicted_vs_true(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
@@ -24,8 +22,8 @@ def predicted_vs_true(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
         ax.scatter(t, p, s=4, alpha=0.5)
         ax.plot([lo, hi], [lo, hi], "k--", lw=1)
         score = "n/a" if r2[name] is None else f"{r2[name]:.4f}"
-        ax.set(xlabel=f"true {LABELS.get(name, name)}",
-               ylabel=f"predicted {LABELS.get(name, name)}", title=f"$R^2$ = {score}")
+        ax.set(xlabel=f"true {PARAMETER_LABELS.get(name, name)}",
+               ylabel=f"predicted {PARAMETER_LABELS.get(name, name)}", title=f"$R^2$ = {score}")
     fig.tight_layout()
     save_figure(fig, str(path))
     return path
@@ -43,7 +41,7 @@ def residuals_vs_true(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
         s = float(np.median(sigma[name]))
         ax.axhspan(-s, s, color="C1", alpha=0.2, label=r"median $\pm1\sigma$")
         ax.axhline(0.0, color="k", lw=1)
-        ax.set(xlabel=f"true {LABELS.get(name, name)}", ylabel="predicted - true")
+        ax.set(xlabel=f"true {PARAMETER_LABELS.get(name, name)}", ylabel="predicted - true")
         ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     save_figure(fig, str(path))
@@ -76,7 +74,7 @@ def calibration(true: dict[str, np.ndarray], pred: dict[str, np.ndarray],
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.0, 4.0))
     for name in true:
         lv, obs = coverage_curve(pred[name], sigma[name], true[name])
-        a1.plot(lv, obs, "o-", ms=3, label=LABELS.get(name, name))
+        a1.plot(lv, obs, "o-", ms=3, label=PARAMETER_LABELS.get(name, name))
     a1.plot([0, 1], [0, 1], "k--", lw=1)
     a1.set(xlabel="nominal coverage", ylabel="observed coverage", title="intervals")
     a1.legend(fontsize=8)

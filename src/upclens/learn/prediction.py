@@ -90,9 +90,7 @@ def _warnings(result: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     if result.get("source") == "events" and not _trained_on_counts(meta):
         notes.append("this model was trained on noise-free images; an event list lies outside "
                      "its training distribution (train on finite-count images for event lists)")
-    for k, name in enumerate(TARGETS):
-        if "target_min" not in meta:
-            break
+    for k, name in enumerate(TARGETS if "target_min" in meta else ()):
         lo, hi = meta["target_min"][k], meta["target_max"][k]
         pad = 0.1 * (hi - lo)
         if not lo - pad <= result[name] <= hi + pad:

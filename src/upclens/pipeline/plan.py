@@ -27,7 +27,7 @@ class RunPlan:
     training: overrides of :class:`upclens.learn.TrainSettings`.  explain_images: test images
     with PDA heatmaps.  reference_point: (beta2, beta3, Delta r_np in fm) of the information-limit
     panel.  n_events: J/psi counts of that panel.  ladder: size of the realism ladder run
-    after the main study ('small' or 'paper', see :mod:`upclens.ladder`; None: no ladder).
+    after the main study (a size of :func:`upclens.ladder.rows.ladder_size`; None: no ladder).
     """
 
     name: str

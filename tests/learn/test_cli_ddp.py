@@ -84,3 +84,16 @@ def test_command_line_starts_without_torch() -> None:
             "print('torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False"
+
+
+def test_package_attributes_load_their_modules_on_first_use() -> None:
+    code = ("import sys; import upclens.learn as L, upclens.data as D; "
+            "print('torch' in sys.modules, 'h5py' in sys.modules); "
+            "print(L.train.__module__, D.read_dataset.__module__, 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.split("\n")[:2] == ["False False",
+                                        "upclens.learn.training upclens.data.store True"]
+    import upclens.learn
+
+    with pytest.raises(AttributeError, match=r"'upclens\.learn' has no attribute 'nothing'"):
+        upclens.learn.nothing  # noqa: B018

@@ -3,10 +3,11 @@ validation, splitting and a streaming torch Dataset (torch imported only by Imag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from upclens.data.config import DatasetConfig, Prior
 from upclens.data.tomlio import config_to_toml, load_config
+from upclens.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from upclens.data.torchdata import ImageDataset
@@ -33,11 +34,4 @@ _LAZY = {
     "ImageDataset": "upclens.data.torchdata",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import the heavier parts (h5py, torch) only when used."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'upclens.data' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)  # h5py and torch only when used

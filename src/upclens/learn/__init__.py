@@ -7,8 +7,9 @@ command line (which imports ``upclens.learn.commands``) starts fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from upclens.lazy import lazy_attributes
 from upclens.learn.settings import TrainSettings
 
 if TYPE_CHECKING:
@@ -26,11 +27,4 @@ _LAZY = {
     "train": "upclens.learn.training",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import the torch-based parts on first use."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'upclens.learn' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)  # torch only when used

@@ -13,6 +13,7 @@ from upclens.learn.metrics import (
     class_metrics,
     coverage,
     coverage_curve,
+    coverage_spread,
     regression_metrics,
     reliability,
     roc_auc,
@@ -62,6 +63,27 @@ def test_coverage_calibrated_and_overconfident(rng: np.random.Generator, scale: 
     z = norm.ppf(0.5 * (1 + levels))
     expected = 2 * norm.cdf(scale * z) - 1  # P(|Z| <= scale z_level)
     np.testing.assert_allclose(observed, expected, atol=tol)
+
+
+@pytest.mark.parametrize(("n_cal", "n_test"), [(600, 600), (1600, 1600), (None, 800)])
+def test_coverage_spread_matches_calibrate_then_test(rng: np.random.Generator,
+                                                     n_cal: int | None, n_test: int) -> None:
+    """Scale sigma to the 68.27 % quantile of |z| on n_cal cases, score n_test others, repeat:
+    the coverages scatter by coverage_spread whatever the shape of z (here Student t, 3 dof,
+    and misscaled by 1.7).  Tolerances: 5 standard errors of the sampled mean and of the
+    sampled standard deviation (relative error 1 / sqrt(2 reps))."""
+    reps, p = 4000, 0.6827
+    z_test = np.abs(rng.standard_t(3, (reps, n_test))) * 1.7
+    if n_cal is None:
+        scale = np.full(reps, 1.7 * float(np.quantile(np.abs(rng.standard_t(3, 2_000_000)), p)))
+    else:
+        scale = np.quantile(np.abs(rng.standard_t(3, (reps, n_cal))) * 1.7, p, axis=1)
+    observed = np.mean(z_test <= scale[:, None], axis=1)
+    spread = coverage_spread(p, n_test, n_cal)
+    assert observed.mean() == pytest.approx(p, abs=5 * spread / math.sqrt(reps))
+    assert observed.std(ddof=1) == pytest.approx(spread, rel=5 / math.sqrt(2 * reps))
+    if n_cal is not None:  # the calibration doubles the variance of equal splits
+        assert spread > math.sqrt(p * (1 - p) / n_test) * 1.3
 
 
 def test_reliability_of_calibrated_probabilities(rng: np.random.Generator) -> None:

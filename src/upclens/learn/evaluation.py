@@ -14,7 +14,13 @@ from upclens.io import atomic_path, check_writable
 from upclens.learn.checkpoint import load_model
 from upclens.learn.datasource import check_compatible, load_data
 from upclens.learn.distributed import resolve_device
-from upclens.learn.metrics import COVERAGE_LEVELS, class_metrics, coverage, regression_metrics
+from upclens.learn.metrics import (
+    COVERAGE_LEVELS,
+    class_metrics,
+    coverage,
+    coverage_spread,
+    regression_metrics,
+)
 from upclens.learn.settings import TARGETS
 
 
@@ -44,12 +50,14 @@ def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | N
              figures: bool = True, device: str = "auto") -> dict[str, Any]:
     """Score the model of ``run_dir`` on ``data_path``.
 
-    Writes to ``out_dir`` (default: the run folder) ``metrics.json`` (per target R^2, MAE, RMSE
-    and the coverage of the 68.27 % and 95 % intervals; for the skin class accuracy, ROC AUC and
-    confusion matrix, and the accuracy of the class read off the Delta r_np prediction when the
-    dataset config names the threshold), ``predictions.npz`` (truth, predictions, sigmas and
-    logits per test image) and, with ``figures``, PNGs: predicted vs true, residuals vs true,
-    confusion matrix, calibration.  Returns the metrics with the paths of the files written.
+    Writes to ``out_dir`` (default: the run folder) ``metrics.json`` (per target R^2, MAE, RMSE,
+    the coverage of the 68.27 % and 95 % intervals and the sampling spread expected of the
+    68.27 % one (:func:`~upclens.learn.metrics.coverage_spread`); for the skin class accuracy,
+    ROC AUC and confusion matrix, and the accuracy of the class read off the Delta r_np
+    prediction when the dataset config names the threshold), ``predictions.npz`` (truth,
+    predictions, sigmas and logits per test image) and, with ``figures``, PNGs: predicted vs
+    true, residuals vs true, confusion matrix, calibration.  Returns the metrics with the paths
+    of the files written.
     """
     model, meta = load_model(run_dir)
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
@@ -61,6 +69,9 @@ def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | N
     seconds = time.perf_counter() - t0
     labels = data.classes.numpy().astype(float)
     true = {name: data.targets[:, k].numpy().astype(float) for k, name in enumerate(TARGETS)}
+    # The sigmas were scaled to cover 68.27 % of the validation set when the model records a
+    # sigma_scale; the observed coverage then scatters by the calibration and the test counts.
+    n_cal = int(meta["n_val"]) if "sigma_scale" in meta and "n_val" in meta else None
     metrics: dict[str, Any] = {"model": str(run_dir), "data": str(data_path), "n": len(data),
                                "images_per_second": len(data) / max(seconds, 1e-9),
                                "targets": {}}
@@ -69,6 +80,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | N
         for level in COVERAGE_LEVELS:
             m[f"coverage_{round(100 * level)}"] = coverage(pred[name], pred[f"{name}_sigma"],
                                                           true[name], level)
+        m["coverage_68_spread"] = coverage_spread(COVERAGE_LEVELS[0], len(data), n_cal)
         m["median_sigma"] = float(np.median(pred[f"{name}_sigma"]))
         metrics["targets"][name] = m
     metrics["skin"] = class_metrics(pred["skin_logit"], labels)

@@ -31,6 +31,20 @@ def coverage(pred: np.ndarray, sigma: np.ndarray, true: np.ndarray,
     return float(np.mean(np.abs(np.asarray(true) - pred) <= z * np.asarray(sigma)))
 
 
+def coverage_spread(level: float, n_test: int, n_calibration: int | None = None) -> float:
+    """Standard deviation of the observed coverage of the ``level`` interval on ``n_test``
+    cases, when the interval's width was calibrated to ``level`` on ``n_calibration`` other
+    cases (None: no calibration, only the test count's binomial spread).
+
+    Distribution-free: the calibrated quantile of |z| is an order statistic, so the fraction
+    F of the parent it covers is Beta-distributed with var(F) = p (1 - p) / (n_cal + 2); the
+    test count is binomial around F, so var = p (1 - p) / n_test + (1 - 1 / n_test) var(F).
+    """
+    p = float(level)
+    var_f = 0.0 if n_calibration is None else p * (1.0 - p) / (n_calibration + 2.0)
+    return math.sqrt(p * (1.0 - p) / n_test + (1.0 - 1.0 / n_test) * var_f)
+
+
 def coverage_curve(pred: np.ndarray, sigma: np.ndarray, true: np.ndarray,
                    levels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Observed against nominal coverage of the central intervals (for calibration plots)."""

@@ -67,6 +67,7 @@ def headline(results: Results) -> dict[str, Any]:
             out[f"r2_{name}"] = values.get("r2")
             out[f"rmse_{name}"] = values.get("rmse")
             out[f"coverage68_{name}"] = values.get("coverage_68")
+            out[f"coverage68_spread_{name}"] = values.get("coverage_68_spread")
     skin = metrics.get("skin", {})
     if isinstance(skin, dict):
         out["skin_accuracy"] = skin.get("accuracy")
@@ -114,7 +115,7 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
     sec = rep.section("Network accuracy on the held-out test split")
     ev = results.get("evaluate", {}).get("metrics", {})
     sec.table([{"target": k, **{m: v.get(m) for m in ("r2", "rmse", "mae", "coverage_68",
-                                                        "coverage_95")}}
+                                                        "coverage_68_spread", "coverage_95")}}
                for k, v in ev.get("targets", {}).items() if isinstance(v, dict)])
     if isinstance(ev.get("skin"), dict):
         sec.table([{"skin class": k, "value": v} for k, v in ev["skin"].items()

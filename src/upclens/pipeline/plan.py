@@ -64,7 +64,7 @@ class RunPlan:
 PRESETS: dict[str, RunPlan] = {
     # The embedded default: the seed's setting at a size that finishes on 2 cores in minutes.
     # 4800 training images; 1600 validation and 1600 test images, so that the 68 % interval
-    # calibrated on the one and scored on the other is known to +-1.7 points (docs/learning.md).
+    # calibrated on the one and scored on the other is known to +-1.6 points (docs/learning.md).
     "small": RunPlan("small", n_images=8000, fractions=(0.6, 0.2, 0.2)),
     # The full-size study behind the learning targets.
     "paper": RunPlan("paper", n_images=25000, training=_paper_training(), explain_images=32,

@@ -10,7 +10,6 @@ dark fringes.  Each ratio is summarised in the edge and fringe regions of its de
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 from upclens.errors import ParameterError
 from upclens.explain.attribution import rank_correlation
 from upclens.explain.regions import REGIONS, Regions, region_masks
-from upclens.io import atomic_path, check_writable
+from upclens.io import atomic_path, check_writable, write_json
 
 # ratio map of ratio_maps.npz -> the property it isolates
 RATIO_KEYS = {"skin": "ratio_skin_over_no_skin", "deformation": "ratio_deformed_over_sphere"}
@@ -97,8 +96,7 @@ def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "
     summary = {"nucleus": nucleus_preset, "images": params, "region_stats": stats,
                "config": {name: image.config for name, image in images.items()},
                "figure": figure, "npz": str(out / "ratio_maps.npz")}
-    with atomic_path(out / "ratio_maps.json", suffix=".json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, default=float))
+    write_json(summary, out / "ratio_maps.json")
     return summary
 
 

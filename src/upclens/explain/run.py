@@ -3,7 +3,6 @@ the cross-check against occlusion and integrated gradients."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -23,7 +22,7 @@ from upclens.explain.pda import Model, prediction_difference
 from upclens.explain.regions import region_masks, region_shares
 from upclens.explain.sampling import ConditionalSampler, MarginalSampler
 from upclens.explain.windows import Windows
-from upclens.io import atomic_path, check_writable
+from upclens.io import atomic_path, check_writable, write_json
 
 SAMPLINGS = ("conditional", "marginal")
 
@@ -180,8 +179,7 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
         "timing_s": {"sampler_fit": t_fit, "per_heatmap": seconds_per_heatmap},
         "figures": figures, "heatmaps": str(out / "heatmaps.npz"),
     }
-    with atomic_path(out / "explain.json", suffix=".json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, default=float))
+    write_json(summary, out / "explain.json")
     return summary
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from upclens.io import atomic_path, check_writable
+from upclens.io import atomic_path, check_writable, write_json
 from upclens.learn.checkpoint import load_model
 from upclens.learn.datasource import check_compatible, load_data
 from upclens.learn.distributed import resolve_device
@@ -108,6 +107,5 @@ def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | N
         files["calibration"] = str(fig.calibration(true, mean, sig, pred["skin_logit"], labels,
                                                    out / "calibration.png"))
     metrics["files"] = files
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=1))
+    write_json(metrics, out / "metrics.json", indent=1)
     return metrics

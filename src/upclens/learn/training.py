@@ -24,7 +24,7 @@ from torch.utils.data import DistributedSampler
 
 from upclens import __version__
 from upclens.errors import ParameterError, check_range
-from upclens.io import atomic_path, check_writable
+from upclens.io import check_writable, write_json
 from upclens.learn import checkpoint
 from upclens.learn.datasource import ArrayData, check_compatible, load_data
 from upclens.learn.distributed import (
@@ -273,8 +273,7 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
                              "settings": settings.to_dict(), "model": model.state_dict(),
                              "loss": loss_fn.state_dict(), "optimizer": opt.state_dict(),
                              "scheduler": sched.state_dict(), "run": run}, ckpt_path)
-            with atomic_path(out / "history.json") as tmp:
-                tmp.write_text(json.dumps({"settings": settings.to_dict(), **run}, indent=1))
+            write_json({"settings": settings.to_dict(), **run}, out / "history.json", indent=1)
             if progress:
                 rmse = " ".join(f"{t} {metrics[f'val_rmse_{t}']:.4g}" for t in TARGETS)
                 print(f"epoch {epoch + 1:3d}/{settings.epochs}  train {record['train_loss']:.4f}"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from upclens import __version__
-from upclens.io import atomic_path
+from upclens.io import write_json
 from upclens.report import Report
 
 Results = dict[str, dict[str, Any]]
@@ -92,8 +92,7 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
                "timing_s": timing, "total_seconds_this_call": round(total_seconds, 2),
                "stages": {name: {k: v for k, v in r.items() if k not in ("files",)}
                           for name, r in results.items()}}
-    with atomic_path(out / "metrics.json", suffix=".json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, default=str))
+    write_json(metrics, out / "metrics.json")
 
     rep = Report(f"upclens study: {plan['name']} preset",
                  lead=("Coherent J/psi photoproduction in ultra-peripheral collisions as a "

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from upclens.io import atomic_path, json_ready
+from upclens.io import json_ready, write_json
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,7 @@ def run_stages(out: Path, stages: Sequence[Stage], progress: bool = True
                 continue
             t0 = time.perf_counter()
             result = json_ready({**stage.run(results), "seconds": time.perf_counter() - t0})
-            with atomic_path(marker_path(out, stage.name), suffix=".json") as tmp:
-                tmp.write_text(json.dumps(result, indent=2))
+            write_json(result, marker_path(out, stage.name))
             results[stage.name] = {**result, "skipped": False}
             bar.update()
     finally:

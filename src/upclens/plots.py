@@ -33,18 +33,12 @@ def extent(px: np.ndarray, py: np.ndarray) -> list[float]:
     return [px[0] - hx, px[-1] + hx, py[0] - hy, py[-1] + hy]
 
 
-def extent_of(image: Image) -> list[float]:
-    """imshow extent (GeV) of ``image``."""
-    return extent(image.px, image.py)
-
-
 def image_panel(image: Image, ax: Any = None, log: bool = False, title: str = "") -> Any:
     """Draw ``image.intensity`` over (px, py) in GeV; linear or log colour scale."""
     plt = pyplot()
     from matplotlib.colors import LogNorm
 
     ax = ax or plt.gca()
-    extent = extent_of(image)
     data = image.intensity
     norm = None
     if log:
@@ -52,8 +46,8 @@ def image_panel(image: Image, ax: Any = None, log: bool = False, title: str = ""
         vmin = max(positive.min(), data.max() * 1e-6) if positive.size else 1e-12
         norm = LogNorm(vmin=vmin, vmax=data.max())
         data = np.where(data > 0, data, vmin)
-    im = ax.imshow(data, origin="lower", extent=extent, cmap="inferno", norm=norm,
-                   interpolation="nearest")
+    im = ax.imshow(data, origin="lower", extent=extent(image.px, image.py), cmap="inferno",
+                   norm=norm, interpolation="nearest")
     ax.set_xlabel(r"$p_x$ (GeV)")
     ax.set_ylabel(r"$p_y$ (GeV)")
     if title:
@@ -72,8 +66,8 @@ def ratio_panel(numerator: Image, denominator: Image, ax: Any = None, title: str
     # Near diffraction zeros the ratio diverges; the colour range covers 95 % of the pixels.
     spread = min(float(np.percentile(np.abs(ratio - 1.0), 95)), 0.99)
     norm = TwoSlopeNorm(vcenter=1.0, vmin=1.0 - spread, vmax=1.0 + spread)
-    extent = extent_of(numerator)
-    im = ax.imshow(ratio, origin="lower", extent=extent, cmap="RdBu_r", norm=norm)
+    im = ax.imshow(ratio, origin="lower", extent=extent(numerator.px, numerator.py),
+                   cmap="RdBu_r", norm=norm)
     ax.set_xlabel(r"$p_x$ (GeV)")
     ax.set_ylabel(r"$p_y$ (GeV)")
     if title:

@@ -99,6 +99,11 @@ def test_contract_partial_and_bad_input():
         class_probability(np.array([20.0]), "1n1n", **AU)
     with pytest.raises(ParameterError, match="b_fm"):
         class_probability(np.array([-1.0]), "XnXn", **AU)
+    with pytest.raises(ParameterError, match="sqrt_snn"):
+        class_probability(np.array([20.0]), "XnXn", Z=79, A=197, sqrt_snn=1.0)
+    # scalars keep their shape; b = 0 is the limit of certain breakup
+    assert np.shape(class_probability(20.0, "0n0n", **AU)) == ()
+    assert class_probability(0.0, "XnXn", **AU) == 1.0
 
 
 def test_mutual_electromagnetic_dissociation_of_lead_matches_alice():

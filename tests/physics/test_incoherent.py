@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from upclens.compare_incoherent import compare_alice_incoherent
+from upclens.errors import ParameterError
 from upclens.physics.constants import JPSI_SLOPE_GEV2
 from upclens.physics.incoherent import (
     GoodWalker,
@@ -96,3 +97,15 @@ def test_alice_incoherent_needs_subnucleon_fluctuations():
     assert abs(spots.ratio_model - spots.ratio_data) < 2.0 * spots.ratio_data_error
     # the normalisation data/model of the incoherent spectrum agrees with the coherent one
     assert abs(spots.scale - spots.coherent_scale) < 3.0 * spots.scale_error
+
+
+def test_seeded_and_bad_settings_refused():
+    a = _walker(True, n=6).spectrum(T)
+    b = _walker(True, n=6).spectrum(T)
+    c = _walker(True, n=6, seed=1).spectrum(T)
+    np.testing.assert_array_equal(a.incoherent, b.incoherent)
+    assert not np.allclose(a.incoherent, c.incoherent)
+    with pytest.raises(ParameterError, match="hotspots"):
+        IncoherentSettings(hotspots=2.5)
+    with pytest.raises(ParameterError, match="n_configurations"):
+        IncoherentSettings(n_configurations=1)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from upclens.errors import check_range
+from upclens.errors import ParameterError, check_range
 from upclens.physics.constants import HBARC, JPSI_SLOPE_GEV2
 from upclens.physics.kinematics import TargetKinematics
 from upclens.physics.nucleus import DensityProfile, Nucleus, density_profile, species_density
@@ -63,6 +63,10 @@ class IncoherentSettings:
         check_range("hotspot_spread", self.hotspot_spread, 0.0, 20.0)
         check_range("dx", self.dx, 0.02, 0.5)
         check_range("n_directions", self.n_directions, 1, 64)
+        for name in ("n_configurations", "hotspots", "n_directions", "seed"):
+            value = getattr(self, name)
+            if int(value) != value or value < 0:
+                raise ParameterError(name, value, "must be a non-negative integer")
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,8 @@ class GoodWalker:
             rng = rng or np.random.default_rng(s.seed)
             nucleons = sample_nucleons(self.profile, s.n_configurations, rng)
             centres, width_fm2 = _emitters(nucleons, s, rng)
-        assert width_fm2 is not None
+        elif width_fm2 is None:
+            raise ParameterError("width_fm2", None, "must be given with explicit centres")
         weight = self.nucleus.A / centres.shape[1]
         q = np.sqrt(np.clip(np.asarray(t, dtype=float), 0.0, None)) / HBARC  # fm^-1
         phi = math.pi * np.arange(s.n_directions) / s.n_directions

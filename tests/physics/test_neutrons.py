@@ -166,3 +166,33 @@ def test_flux_agrees_with_the_image_flux_in_the_target_frame():
     flux = point_charge_flux(e * 1.0e-3, np.full(1, b), gamma_t, 82, 7.0)  # GeV^-1 fm^-2
     m = np.trapezoid(flux * photoabsorption_mb(e, 82, 208) * 0.1, e * 1.0e-3)
     assert float(mean_excitations(np.array([b]), **PB)[0]) == pytest.approx(m, rel=2e-3)
+
+
+def test_jpsi_0nxn_fraction_matches_the_cms_model_ratio():
+    # CMS, PLB 772 (2017) 489: coherent J/psi in Pb-Pb at 2.76 TeV, 1.8 < |y| < 2.3,
+    # d sigma(Xn0n)/dy = 0.36 mb measured and d sigma/dy = 1.82 mb total from it with a model
+    # (STARlight) ratio whose uncertainty CMS gives as 0.19 mb (10 %): 0nXn / all = 0.198 +- 10 %.
+    # At |y| = 2.05 the two sources differ: each is weighted by its photon number omega n(omega, b)
+    # P_noHad(b) and its photonuclear cross section (physics/tspectrum.py).
+    from upclens.physics.flux import point_charge_flux
+    from upclens.physics.impact import nuclear_overlap
+    from upclens.physics.kinematics import photon_energy
+    from upclens.physics.tspectrum import coherent_tspectrum
+
+    nucleus = Nucleus.from_preset("Pb208")
+    profile = density_profile(nucleus)
+    sqrt_snn, y = 2760.0, 2.05
+    b = np.geomspace(5.0, 5.0e4, 4000)
+    p_nohad = np.exp(-sigma_nn_inelastic_fm2(sqrt_snn) * nuclear_overlap(profile, profile, b))
+    p_class = class_probability(b, "0nXn", Z=82, A=208, sqrt_snn=sqrt_snn)
+    t = np.linspace(0.0, 0.1, 2001)
+    tagged = total = 0.0
+    for sign in (+1, -1):
+        omega = photon_energy(y, sign)
+        sigma = np.trapezoid(coherent_tspectrum(nucleus, t, sqrt_snn, sign * y), t)
+        # photons per unit rapidity and d ln b: omega n(omega, b) P_noHad b^2 (times 2 pi)
+        photons = omega * b * b * p_nohad * point_charge_flux(omega, b, lorentz_gamma(sqrt_snn),
+                                                              82, profile.R_p)
+        tagged += sigma * np.trapezoid(photons * p_class, np.log(b))
+        total += sigma * np.trapezoid(photons, np.log(b))
+    assert tagged / total == pytest.approx(0.36 / 1.82, rel=0.10)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -162,7 +163,8 @@ def target_frame_gamma(sqrt_snn: float) -> float:
 
 
 def mean_excitations_direct(b_fm: np.ndarray, Z: int, A: int, sqrt_snn: float,
-                            sigma_mb=photoabsorption_mb) -> np.ndarray:
+                            sigma_mb: Callable[[np.ndarray, int, int], np.ndarray]
+                            = photoabsorption_mb) -> np.ndarray:
     """m(b), the mean number of photo-excitations of one nucleus (by quadrature, no table).
 
     ``sigma_mb(e_mev, Z, A)`` is the photo-absorption cross section; b in fm, shape kept.
@@ -210,7 +212,7 @@ def _check_system(Z: int, A: int, sqrt_snn: float) -> None:
 def mean_excitations(b_fm: np.ndarray, *, Z: int, A: int, sqrt_snn: float) -> np.ndarray:
     """m(b): mean number of photo-excitations of one nucleus at impact parameter b (fm).
 
-    Interpolated in ln b from a cached table of ln(b^2 m) (relative error < 1e-6).
+    Interpolated in ln b from a cached table of ln(b^2 m) (relative error < 1e-5).
     """
     _check_system(Z, A, sqrt_snn)
     given = np.asarray(b_fm, dtype=float)

@@ -15,7 +15,7 @@ import pytest
 
 from browser import browser_skip_reason, check_page
 from upclens.pipeline import RunPlan, run_study
-from upclens.pipeline.stages import Stage, completed, run_stages
+from upclens.stages import Stage, completed, run_stages
 
 TINY_CONFIG = """
 schema_version = 1

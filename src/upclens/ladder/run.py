@@ -1,5 +1,5 @@
 """Orchestration of the ladder: per row data -> train -> evaluate -> bound -> summary, each a
-resumable stage (``upclens.pipeline.stages``); a finished row is skipped as a whole.
+resumable stage (``upclens.stages``); a finished row is skipped as a whole.
 
 Exact (noiseless) datasets are generated once per physics setting into ``OUT/datasets`` and
 shared by the rows that use them; rows with finite statistics draw their events from them.
@@ -19,7 +19,7 @@ from upclens.data.config import DatasetConfig
 from upclens.errors import check_integer
 from upclens.io import json_ready, write_json
 from upclens.ladder.rows import LadderSize, Row, ladder_rows, ladder_size
-from upclens.pipeline.stages import Stage, run_stages
+from upclens.stages import Stage, run_stages
 
 Results = dict[str, dict[str, Any]]
 

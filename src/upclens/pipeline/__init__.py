@@ -32,8 +32,8 @@ def run_study(out: str | Path, config: str | Path | None = None, preset: str = "
     from upclens.data import config_to_toml, load_config
     from upclens.pipeline.page import write_report
     from upclens.pipeline.plan import plan_for
-    from upclens.pipeline.stages import run_stages
     from upclens.pipeline.steps import build_stages
+    from upclens.stages import run_stages
 
     out = Path(out)
     cfg = load_config(config)

@@ -12,7 +12,7 @@ from upclens.data.config import DatasetConfig
 from upclens.io import json_ready
 from upclens.pipeline.page import example_images
 from upclens.pipeline.plan import RunPlan
-from upclens.pipeline.stages import Stage
+from upclens.stages import Stage
 
 Results = dict[str, dict[str, Any]]
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from upclens.physics.events import (
         event_image,
         expected_image,
+        fold_background_smearing,
         incoherent_image,
         sample_events,
     )
@@ -36,6 +37,7 @@ __all__ = [
     "density_profile",
     "event_image",
     "expected_image",
+    "fold_background_smearing",
     "incoherent_image",
     "preset",
     "sample_events",
@@ -56,6 +58,7 @@ _LAZY = {
     "simulate_image": "upclens.physics.image",
     "event_image": "upclens.physics.events",
     "expected_image": "upclens.physics.events",
+    "fold_background_smearing": "upclens.physics.events",
     "incoherent_image": "upclens.physics.events",
     "sample_events": "upclens.physics.events",
     "coherent_tspectrum": "upclens.physics.tspectrum",

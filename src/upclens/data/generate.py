@@ -142,7 +142,7 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
     """
     from tqdm import tqdm
 
-    from upclens.physics.settings import ImageGrid
+    from upclens.data.engine import engine_settings
 
     if isinstance(n, bool) or not isinstance(n, int | np.integer):
         raise ParameterError("n", n, "must be an integer in [1, 1e9]")
@@ -184,7 +184,7 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
                 bar.update(len(images))
         finally:
             bar.close()
-        grid = ImageGrid(cfg.image.pixels, cfg.image.pmax)
+        grid = engine_settings(cfg).grid
         config = cfg.to_dict()
         config["run"]["scheduler"] = scheduler
         config["run"]["workers"] = workers

@@ -13,6 +13,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from upclens.physics.nucleus import (
 )
 from upclens.physics.numerics import Numerics
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
+
+if TYPE_CHECKING:
+    from upclens.data.config import DatasetConfig
 
 B_WEIGHTS = ("physical", "frozen")
 SHAPE_PARAMETERS = ("beta2", "beta3", "delta_rnp")
@@ -82,6 +86,19 @@ class InformationSettings:
         check_choice("likelihood", self.likelihood, LIKELIHOODS)
         check_choice("b_weights", self.b_weights, B_WEIGHTS)
         Nucleus.from_preset(self.nucleus)  # rejects an unknown preset early
+
+    @classmethod
+    def from_config(cls, cfg: DatasetConfig, **options: object) -> InformationSettings:
+        """The settings of the images of a dataset (or study) config: its physics, binning,
+        background and smearing through :func:`upclens.data.engine.engine_settings`, the
+        translation the generator uses.  ``options``: numerics, likelihood, b_weights."""
+        from upclens.data.engine import engine_settings
+
+        eng = engine_settings(cfg)
+        return cls(nucleus=eng.nucleus, skin_type=eng.skin_type, collision=eng.collision,
+                   switches=eng.switches, grid=eng.grid,
+                   incoherent_fraction=eng.incoherent_fraction, smearing=eng.smearing,
+                   **options)  # type: ignore[arg-type]
 
     @classmethod
     def build(cls, nucleus: str = "Zr96", *, b: float = 15.0, b_direction: str = "fixed",

@@ -129,7 +129,7 @@ def _check_scheduler(scheduler: str) -> None:
                              "must be 'processes', 'dask' or a Dask address tcp://HOST:PORT")
 
 
-def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLike[str],
+def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLike[str], *,
                      workers: int | None = None, scheduler: str | None = None,
                      progress: bool = True) -> Path:
     """Simulate ``n`` items of ``cfg`` with base ``seed`` into the HDF5 file ``out``.
@@ -188,7 +188,8 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
         config = cfg.to_dict()
         config["run"]["scheduler"] = scheduler
         config["run"]["workers"] = workers
-        write_dataset(out, config, seed, n, cs, cfg.columns, grid.centres, grid.centres,
-                      (staging.read(c) for c in range(n_chunks)))
+        write_dataset(out, config, seed=seed, n=n, chunk_size=cs, columns=cfg.columns,
+                      px=grid.centres, py=grid.centres,
+                      chunks=(staging.read(c) for c in range(n_chunks)))
         staging.remove()
     return out

@@ -38,7 +38,7 @@ def _model(model: Model | str | os.PathLike[str]) -> tuple[Model, dict[str, Any]
 
 
 def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
-            out_dir: str | os.PathLike[str], n_images: int = 16, window: int = 6,
+            out_dir: str | os.PathLike[str], *, n_images: int = 16, window: int = 6,
             stride: int = 3, n_samples: int = 10, sampling: str = "conditional",
             padding: int = 2, seed: int = 0, batch_size: int = 256, n_fit: int = 2000,
             cross_check: int = 4, ig_steps: int = 32, n_figures: int = 3,

@@ -91,7 +91,7 @@ def derive_events(parent: str | Path, cfg: DatasetConfig, seed: int, out: str | 
             if (_content(json.loads(f.attrs["config"])) == cfg.content_dict()
                     and int(f.attrs["seed"]) == seed and int(f.attrs["n"]) == n):
                 return out
-    write_dataset(out, config, seed, n, cfg.run.chunk_size, cfg.columns, px, py,
-                  _chunks(parent, cfg, seed),
+    write_dataset(out, config, seed=seed, n=n, chunk_size=cfg.run.chunk_size,
+                  columns=cfg.columns, px=px, py=py, chunks=_chunks(parent, cfg, seed),
                   extra_attrs={"derived_from": parent.name})
     return out

@@ -386,7 +386,7 @@ def azimuthal_average(image: np.ndarray, axis: np.ndarray, grid: ImageGrid,
 
 
 def simulate_image(nucleus: Nucleus, collision: Collision | None = None,
-                   switches: ModelSwitches | None = None, grid: ImageGrid | None = None,
+                   switches: ModelSwitches | None = None, grid: ImageGrid | None = None, *,
                    orientations: int | None = None, seed: int | None = None,
                    numerics: Numerics | None = None, method: str = "auto") -> Image:
     """One normalised coherent J/psi image (see :class:`DoubleSlit`)."""

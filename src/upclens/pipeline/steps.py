@@ -86,7 +86,7 @@ def generate(study: Study, _: Results) -> GenerateResult:
     data.mkdir(parents=True, exist_ok=True)
     full = generate_dataset(study.cfg, plan.n_images, plan.seed, data / "images.h5",
                             progress=study.progress)
-    parts = split_dataset(full, data, plan.fractions, seed=plan.seed)
+    parts = split_dataset(full, data, fractions=plan.fractions, seed=plan.seed)
     examples = example_images(parts["test"], out / "examples")
     return GenerateResult(files=[study.rel(p) for p in (full, *parts.values(), *examples)],
                           parts={k: study.rel(p) for k, p in parts.items()},
@@ -102,8 +102,8 @@ def train(study: Study, res: Results) -> TrainResult:
     run_dir = study.out / "model"
     settings = replace(TrainSettings(), seed=study.plan.seed, **study.plan.training)
     resume = (run_dir / "checkpoint.pt").exists()
-    train_model(study.out / parts["train"], study.out / parts["val"], run_dir, settings,
-                resume=resume, progress=study.progress)
+    train_model(study.out / parts["train"], study.out / parts["val"], run_dir,
+                settings=settings, resume=resume, progress=study.progress)
     return TrainResult(files=[study.rel(p) for p in run_dir.glob("model*.pt")] or ["model"],
                        run_dir="model")
 

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 from upclens import __version__
 from upclens.io import write_json
 from upclens.pipeline import wording
+from upclens.pipeline.results import (
+    EvaluateResult,
+    ExplainResult,
+    InformationResult,
+    LadderResult,
+    ObservablesResult,
+    PhysicsChecksResult,
+)
 from upclens.report import Report, Section
 
 if TYPE_CHECKING:
-    from upclens.pipeline.results import (
-        EvaluateResult,
-        ExplainResult,
-        InformationResult,
-        LadderResult,
-        ObservablesResult,
-        PhysicsChecksResult,
-    )
     from upclens.stages import StageResult
 
 Results = dict[str, "StageResult"]
@@ -77,22 +77,21 @@ def example_images(test_path: Path, folder: Path) -> list[Path]:
 def headline(results: Results) -> list[wording.Number]:
     """The numbers a reader looks for first, each with its metrics.json key, words and unit."""
     numbers: list[wording.Number] = []
-    evaluated = results.get("evaluate")
-    if evaluated is not None:
-        numbers += wording.accuracy_numbers(_typed(evaluated, "EvaluateResult"))
-    info = results.get("information")
-    if info is not None:
-        numbers += wording.smallest_n_numbers(_typed(info, "InformationResult").headline)
-    checks = results.get("physics_checks")
-    if checks is not None:
-        numbers.append(wording.alice_number(_typed(checks, "PhysicsChecksResult").alice))
+    if "evaluate" in results:
+        numbers += wording.accuracy_numbers(_typed(results["evaluate"], EvaluateResult))
+    if "information" in results:
+        numbers += wording.smallest_n_numbers(
+            _typed(results["information"], InformationResult).headline)
+    if "physics_checks" in results:
+        numbers.append(wording.alice_number(
+            _typed(results["physics_checks"], PhysicsChecksResult).alice))
     return numbers
 
 
-def _typed(result: Any, name: str) -> Any:
-    """``result`` after checking that it is the typed result ``name`` (not a plain dict)."""
-    if type(result).__name__ != name:
-        raise TypeError(f"the report needs a {name}, got {type(result).__name__}")
+def _typed(result: Any, cls: type) -> Any:
+    """``result`` after checking that it is the typed result ``cls`` (not a plain dict)."""
+    if not isinstance(result, cls):
+        raise TypeError(f"the report needs a {cls.__name__}, got {type(result).__name__}")
     return result
 
 
@@ -130,24 +129,26 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
     _figures(rep.section("Physics ratio maps"), out, results, "explain", "ratios/")
     if "evaluate" in results:
         accuracy_section(rep.section("Network accuracy on the held-out test split"),
-                         results["evaluate"])
+                         _typed(results["evaluate"], EvaluateResult))
         _figures(rep.sections[-1], out, results, "evaluate", "evaluate/")
     if "information" in results:
-        information_section(rep.section("Information limit"), results["information"])
+        information_section(rep.section("Information limit"),
+                            _typed(results["information"], InformationResult))
         _figures(rep.sections[-1], out, results, "information", "information/")
     if "explain" in results:
         explain_section(rep.section("Where the network looks (Prediction Difference "
-                                    "Analysis)"), results["explain"])
+                                    "Analysis)"), _typed(results["explain"], ExplainResult))
         _figures(rep.sections[-1], out, results, "explain", "explain/")
     if "observables" in results:
         observables_section(rep.section("Observables and their sensitivity"),
-                            results["observables"])
+                            _typed(results["observables"], ObservablesResult))
         _figures(rep.sections[-1], out, results, "observables", "observables/")
     if "physics_checks" in results:
-        physics_section(rep.section("Physics check against data"), results["physics_checks"])
+        physics_section(rep.section("Physics check against data"),
+                        _typed(results["physics_checks"], PhysicsChecksResult))
         _figures(rep.sections[-1], out, results, "physics_checks", "physics/")
     if "ladder" in results:
-        ladder_section(rep.section("Realism ladder"), results["ladder"])
+        ladder_section(rep.section("Realism ladder"), _typed(results["ladder"], LadderResult))
         _figures(rep.sections[-1], out, results, "ladder", "ladder/")
     timing_section(rep.section("Timing"), results)
     rep.write(out / "report.html")

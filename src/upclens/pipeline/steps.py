@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from upclens.data.config import DatasetConfig
 from upclens.io import json_ready
@@ -31,6 +31,7 @@ from upclens.pipeline.results import (
 from upclens.stages import Stage, StageResult
 
 Results = dict[str, StageResult]
+R = TypeVar("R", bound=StageResult)
 SHAPE = ("beta2", "beta3", "delta_rnp")
 
 
@@ -131,8 +132,7 @@ def information(study: Study, res: Results) -> InformationResult:
     point = dict(zip(SHAPE, plan.reference_point, strict=True))
     known = crb_versus_n(point, settings, plan.n_events)
     marginal = crb_versus_n(point, settings, plan.n_events, nuisances=("R", "a"))
-    evaluated = res["evaluate"]
-    assert isinstance(evaluated, EvaluateResult)
+    evaluated = take(res, "evaluate", EvaluateResult)
     rmse = {name: scores.rmse for name, scores in evaluated.targets.items()}
     # Images of N J/psi: the network's test RMSE is drawn at that N, next to the bound.
     network = ({name: {"n_events": [n_events], "rmse": [value]}
@@ -220,16 +220,20 @@ def ladder(study: Study, _: Results) -> LadderResult:
                         rows=_strip_arrays(summary.get("rows", [])))
 
 
-def _generated(res: Results) -> GenerateResult:
-    result = res["generate"]
-    assert isinstance(result, GenerateResult)
+def take(res: Results, name: str, cls: type[R]) -> R:
+    """The result of stage ``name``, checked to be the typed result ``cls``."""
+    result = res[name]
+    if not isinstance(result, cls):
+        raise TypeError(f"stage {name} handed {type(result).__name__}, not {cls.__name__}")
     return result
+
+
+def _generated(res: Results) -> GenerateResult:
+    return take(res, "generate", GenerateResult)
 
 
 def _trained(res: Results) -> TrainResult:
-    result = res["train"]
-    assert isinstance(result, TrainResult)
-    return result
+    return take(res, "train", TrainResult)
 
 
 def _strip_paths(value: Any) -> Any:

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "io", "argtypes", "lazy", "plots", "report", "stages", "reference"),
     ("physics",),
     ("data",),
-    ("learn", "information", "observables", "compare"),
+    ("learn", "information", "observables", "compare", "compare_incoherent"),
     ("explain",),
     ("pipeline", "ladder"),
     ("cli",),

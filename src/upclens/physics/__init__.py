@@ -1,7 +1,8 @@
 """The physics engine: deformed Woods-Saxon nuclei, quantum-Glauber amplitudes, the photon flux,
-two-source (double-slit) J/psi images, finite events with background and smearing, and the
-coherent |t| spectrum.  Plain NumPy/SciPy; each name is imported from its module on first use,
-so importing one module (e.g. ``upclens.physics.settings``) stays light."""
+two-source (double-slit) J/psi images, finite events with background and smearing, the
+coherent |t| spectrum, incoherent production (Good-Walker) and forward-neutron classes.
+Plain NumPy/SciPy; each name is imported from its module on first use, so importing one module
+(e.g. ``upclens.physics.settings``) stays light."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
         sample_events,
     )
     from upclens.physics.image import DoubleSlit, Image, simulate_image
+    from upclens.physics.incoherent import GoodWalker, IncoherentSettings
+    from upclens.physics.neutrons import class_probability
     from upclens.physics.nucleus import DensityProfile, Nucleus, density_profile
     from upclens.physics.numerics import Numerics
     from upclens.physics.presets import preset
@@ -28,11 +31,14 @@ __all__ = [
     "Collision",
     "DensityProfile",
     "DoubleSlit",
+    "GoodWalker",
     "Image",
     "ImageGrid",
+    "IncoherentSettings",
     "ModelSwitches",
     "Nucleus",
     "Numerics",
+    "class_probability",
     "coherent_tspectrum",
     "density_profile",
     "event_image",
@@ -62,6 +68,9 @@ _LAZY = {
     "incoherent_image": "upclens.physics.events",
     "sample_events": "upclens.physics.events",
     "coherent_tspectrum": "upclens.physics.tspectrum",
+    "GoodWalker": "upclens.physics.incoherent",
+    "IncoherentSettings": "upclens.physics.incoherent",
+    "class_probability": "upclens.physics.neutrons",
 }
 
 __getattr__ = lazy_attributes(__name__, _LAZY)

@@ -13,7 +13,12 @@ from upclens.physics.image import DoubleSlit, orientation_quadrature
 from upclens.physics.kinematics import TargetKinematics, sigma_vn_fm2
 from upclens.physics.mesons import M_PION_CHARGED, MESONS, meson
 from upclens.physics.nucleus import Nucleus
-from upclens.physics.production import EventSampler, MesonBatch, _moments_on_nodes
+from upclens.physics.production import (
+    N_B_CHEBYSHEV,
+    EventSampler,
+    MesonBatch,
+    _moments_on_nodes,
+)
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
 
 VECTOR = ModelSwitches(polarization="vector")
@@ -124,18 +129,20 @@ def test_uniform_flux_events_are_polarised_along_b():
 
 def test_table_moments_match_a_direct_evaluation():
     """The single-source moments on the |b| table nodes (Chebyshev in 1/b, flux-normalised)
-    against the moments computed directly at two of those nodes."""
+    against the moments computed directly at three of those nodes.  The tolerance: the
+    interpolant converges to a 3e-4 floor (the field regulator inside the emitter is not
+    analytic in 1/b at b < 2 R) by 6 nodes, whether with 6 or 8 nodes."""
     sim = DoubleSlit(NUCLEUS, Collision(rapidity=0.5), VECTOR, ImageGrid(24, 0.2))
     nodes, weights = orientation_quadrature(sim.numerics, z_symmetric=True, mirror=True)
     amp = sim.amplitude(2)
     g = amp.profiles(nodes)
     b_nodes = np.exp(np.linspace(math.log(9.0), math.log(120.0), 32))
     pix = np.arange(24 * 24)
-    table = _moments_on_nodes(sim, amp, g, weights, b_nodes, pix, 8)
-    for k in (5, 20):
+    table = _moments_on_nodes(sim, amp, g, weights, b_nodes, pix, N_B_CHEBYSHEV)
+    for k in (1, 12, 28):
         m, sq = sim._ensemble(amp, g, weights, (-float(b_nodes[k]), 0.0), True, matrix=True)
         direct = np.concatenate([m.reshape(2, -1), sq.reshape(4, -1)])
-        assert np.abs(table[k] - direct).max() < 1e-4 * np.abs(direct).max()
+        assert np.abs(table[k] - direct).max() < 1e-3 * np.abs(direct).max()
 
 
 def test_rapidity_range_is_symmetric_for_identical_nuclei():
@@ -220,3 +227,20 @@ def test_rho0_events_use_their_own_mass_and_cross_section():
     assert ev.mass.std() > 0.05
     sim = DoubleSlit(NUCLEUS, Collision(), VECTOR, meson="rho0")
     assert sim.kin1.sigma_vn > 5 * DoubleSlit(NUCLEUS, Collision(), VECTOR).kin1.sigma_vn
+
+
+def test_covariance_projection_only_removes_negative_eigenvalues(rng):
+    """C = S - m m^dagger: untouched when positive, its negative eigenvalue removed otherwise
+    (the remaining eigenpair kept)."""
+    from upclens.physics.production import _psd_covariance
+
+    m = rng.normal(size=(2, 50)) + 1j * rng.normal(size=(2, 50))
+    v = rng.normal(size=(2, 50)) + 1j * rng.normal(size=(2, 50))
+    v /= np.linalg.norm(v, axis=0)
+    lam = np.stack([rng.uniform(0.1, 1.0, 50), rng.uniform(-0.1, 1.0, 50)])
+    u = np.stack([v, np.stack([-np.conj(v[1]), np.conj(v[0])])])  # orthonormal pair (k, i, n)
+    cov = np.einsum("kn,kin,kjn->ijn", lam, u, np.conj(u))
+    outer = m[:, None] * np.conj(m)[None, :]
+    fixed = _psd_covariance(m, outer + cov) - outer
+    expected = np.einsum("kn,kin,kjn->ijn", np.maximum(lam, 0.0), u, np.conj(u))
+    assert np.abs(fixed - expected).max() < 1e-12

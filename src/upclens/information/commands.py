@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``fisher`` and ``headline``."""
     _register_headline(sub)
     p = sub.add_parser(
-        "fisher", help="Cramer-Rao bound of (beta2, beta3, Delta r_np) from exact images",
+        "fisher",
         description="Fisher matrix of the (px, py) image of N J/psi drawn from the exact "
                     "orientation-averaged distribution, and the Cramer-Rao bound "
                     "sqrt(diag(I^-1)) with nuisance parameters marginalised.")
@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _register_headline(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "headline", help="smallest N_J/psi measuring Delta r_np to a target precision",
+        "headline",
         description="The smallest number of J/psi at which the Cramer-Rao bound on Delta r_np "
                     "reaches --target, for a fixed and a random b direction, without and "
                     "with background (10 % incoherent, 10 MeV smearing), with the protons "

@@ -147,10 +147,12 @@ def chunk_streams(seed: int, chunk: int) -> tuple[np.random.Generator, ...]:
 
 
 @cache
-def _profile(nucleus: str) -> Any:
+def _incoherent(nucleus: str) -> Any:
+    """The incoherent spectrum of ``nucleus`` (built once per process)."""
+    from upclens.physics.detector import incoherent_spectrum
     from upclens.physics.nucleus import Nucleus, density_profile
 
-    return density_profile(Nucleus.from_preset(nucleus))
+    return incoherent_spectrum(density_profile(Nucleus.from_preset(nucleus)))
 
 
 def event_table(cfg: EventConfig, batch: MesonBatch, first: int,
@@ -169,7 +171,7 @@ def event_table(cfg: EventConfig, batch: MesonBatch, first: int,
     if cfg.incoherent_fraction > 0.0:
         coherent = detector_rng.random(n) >= cfg.incoherent_fraction
         inc = np.nonzero(~coherent)[0]
-        px[inc], py[inc] = incoherent_momenta(inc.size, detector_rng, _profile(cfg.nucleus))
+        px[inc], py[inc] = incoherent_momenta(inc.size, detector_rng, _incoherent(cfg.nucleus))
         e = np.stack([np.cos(batch.b_phi[inc]), np.sin(batch.b_phi[inc])], axis=1)
         rho[inc] = e[:, :, None] * e[:, None, :]
     pdg = MESON_IDS[cfg.meson]
@@ -201,13 +203,14 @@ def _sampler(cfg: EventConfig) -> Any:
     """The engine's sampler of ``cfg`` (built once per process: <= 1 s per configuration)."""
     from functools import partial
 
-    from upclens.physics.neutrons import class_probability
     from upclens.physics.nucleus import Nucleus
     from upclens.physics.production import EventSampler
 
     nucleus = Nucleus.from_preset(cfg.nucleus)
     weight = None
     if cfg.neutron_class != "any":
+        from upclens.physics.neutrons import class_probability
+
         weight = partial(class_probability, neutron_class=cfg.neutron_class, Z=nucleus.Z,
                          A=nucleus.A, sqrt_snn=cfg.sqrt_snn)
     return EventSampler(nucleus, meson=cfg.meson, sqrt_snn=cfg.sqrt_snn,
@@ -318,6 +321,7 @@ def generate_events(cfg: EventConfig, n: int, seed: int, out: str | os.PathLike[
             if len(found) == len(paths):
                 return paths
         check_acceptance(cfg)
+        fresh = not staging.folder.exists()
         staging.open()
         done = staging.done(n_chunks)
         tasks = [(c, c * cs, min(n, (c + 1) * cs)) for c in range(n_chunks) if c not in done]
@@ -328,6 +332,10 @@ def generate_events(cfg: EventConfig, n: int, seed: int, out: str | os.PathLike[
             for c, table in run_chunks(event_chunk, cfg, seed, tasks, workers, scheduler):
                 staging.write(c, table)
                 bar.update(min(n, (c + 1) * cs) - c * cs)
+        except UpclensError:
+            if fresh and not staging.done(n_chunks):
+                staging.remove()  # refused input: leave nothing behind
+            raise
         finally:
             bar.close()
         for f, p in paths.items():

@@ -111,3 +111,28 @@ def spectrum_ratio(a: Binned, b: Binned) -> Binned:
     empty = (a.counts == 0) | (b.counts == 0)
     r[empty], err[empty] = np.nan, np.nan
     return Binned(a.edges, a.centres, r, err, a.counts + b.counts)
+
+
+def cos2_study(meson: str, channel: str, edges: np.ndarray | list[float], *,
+               nucleus: str = "Au197", sqrt_snn: float = 200.0, rapidity: float = 0.0,
+               n: int = 300_000, seed: int = 1, detector: str = "star") -> dict[str, Binned]:
+    """<cos 2 Delta phi> versus pair pT of ``n`` events at one rapidity: generator level
+    ('all'), the events inside ``detector``'s acceptance with true momenta, and with the
+    measured (smeared) momenta."""
+    from upclens.physics.decays import decay, pdg_mass
+    from upclens.physics.detector import accepted, smear
+    from upclens.physics.detector import detector as make_detector
+    from upclens.physics.nucleus import Nucleus
+    from upclens.physics.production import EventSampler
+
+    rng = np.random.default_rng(seed)
+    sampler = EventSampler(Nucleus.from_preset(nucleus), meson=meson, sqrt_snn=sqrt_snn,
+                           rapidity=(rapidity, rapidity))
+    d = decay(sampler.sample(n, rng), channel, rng)
+    det = make_detector(detector)
+    m_d = pdg_mass(abs(d.pdg_ids[0]))
+    r1, r2 = smear(det, d.p1, m_d, rng), smear(det, d.p2, m_d, rng)
+    keep = accepted(det, r1, r2)
+    return {"all": cos_n_delta_phi(d.p1, d.p2, edges),
+            f"{det.name} acceptance": cos_n_delta_phi(d.p1[keep], d.p2[keep], edges),
+            f"{det.name} acceptance + resolution": cos_n_delta_phi(r1[keep], r2[keep], edges)}

@@ -94,7 +94,7 @@ class EventConfig:
         if not (-y_reach < self.y_min <= self.y_max < y_reach):
             raise ParameterError("rapidity", (self.y_min, self.y_max),
                                  f"must satisfy -{y_reach:.3g} < y_min <= y_max < {y_reach:.3g}"
-                                 f" (ln(sqrt_snn / M) for {self.meson} at {self.sqrt_snn:g} GeV)")
+                                 f" (the reach of {self.meson} at {self.sqrt_snn:g} GeV)")
 
     @property
     def meson_mass(self) -> float:
@@ -104,8 +104,12 @@ class EventConfig:
 
     @property
     def rapidity_reach(self) -> float:
-        """Kinematic limit of |y|: photon-nucleon x = (M / sqrt_snn) e^|y| <= 1."""
-        return math.log(self.sqrt_snn / self.meson_mass)
+        """Limit of |y|: photon-nucleon x = (M / sqrt_snn) e^|y| <= 1, and at most the beam
+        rapidity acosh(gamma)."""
+        from upclens.physics.kinematics import lorentz_gamma
+
+        return min(math.log(self.sqrt_snn / self.meson_mass),
+                   math.acosh(lorentz_gamma(self.sqrt_snn)))
 
     def content_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -126,3 +126,12 @@ def test_output_names():
 def test_config_refusals_name_the_value(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         EventConfig(**kwargs)
+
+
+def test_accepted_only_keeps_the_accepted_events(rng):
+    cfg = EventConfig(detector="star", accepted_only=True, neutron_class="XnXn")
+    t = event_table(cfg, hand_batch(2000, rng, pt_max=0.3), 0, rng, rng)
+    assert 0 < len(t["event"]) < 2000
+    assert t["accepted"].all()
+    assert set(t["neutron_class"]) == {"XnXn"}
+    assert np.all(np.diff(t["event"]) > 0)

@@ -4,6 +4,7 @@ their pT, daughter symmetry, and error estimates against the spread of repeated 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,7 @@ def _decays(rng, pdg, mass, channel, along: bool, n=N):
     psi = rng.uniform(-np.pi, np.pi, n)
     pt = 0.01
     pol = psi if along else psi + np.pi / 2
-    b = type(b)(**{**b.__dict__, "px": pt * np.cos(psi), "py": pt * np.sin(psi),
-                   "rho": linear_rho(pol, n)})
+    b = replace(b, px=pt * np.cos(psi), py=pt * np.sin(psi), rho=linear_rho(pol, n))
     return decay(b, channel, rng)
 
 

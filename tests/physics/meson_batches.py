@@ -1,23 +1,11 @@
-"""Meson batches made by hand for closed-form decay and file tests: the fields of the event
-contract's MesonBatch (lab frame, one row per event)."""
+"""Meson batches made by hand (the engine's MesonBatch with chosen momenta and polarisations)
+for closed-form decay, observable and file tests."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-
-@dataclass(frozen=True)
-class HandBatch:
-    px: np.ndarray
-    py: np.ndarray
-    rapidity: np.ndarray
-    mass: np.ndarray
-    rho: np.ndarray
-    b: np.ndarray
-    b_phi: np.ndarray
-    pdg_id: int
+from upclens.physics.production import MesonBatch
 
 
 def linear_rho(angle: np.ndarray | float, n: int) -> np.ndarray:
@@ -29,13 +17,13 @@ def linear_rho(angle: np.ndarray | float, n: int) -> np.ndarray:
 
 def hand_batch(n: int, rng: np.random.Generator, *, pdg_id: int = 443, mass: float = 3.0969,
                rho: np.ndarray | None = None, pt_max: float = 0.0,
-               y_range: tuple[float, float] = (-1.0, 1.0)) -> HandBatch:
+               y_range: tuple[float, float] = (-1.0, 1.0)) -> MesonBatch:
     """``n`` mesons with |pT| uniform in [0, pt_max], uniform azimuth and rapidity, rho given
     (default: linear polarisation along x)."""
     pt = pt_max * rng.random(n)
     ang = rng.uniform(0.0, 2 * np.pi, n)
-    return HandBatch(px=pt * np.cos(ang), py=pt * np.sin(ang),
-                     rapidity=rng.uniform(*y_range, n), mass=np.full(n, mass),
-                     rho=linear_rho(0.0, n) if rho is None else rho,
-                     b=rng.uniform(10.0, 40.0, n), b_phi=rng.uniform(-np.pi, np.pi, n),
-                     pdg_id=pdg_id)
+    return MesonBatch(px=pt * np.cos(ang), py=pt * np.sin(ang),
+                      rapidity=rng.uniform(*y_range, n), mass=np.full(n, mass),
+                      rho=linear_rho(0.0, n) if rho is None else rho,
+                      b=rng.uniform(10.0, 40.0, n), b_phi=rng.uniform(-np.pi, np.pi, n),
+                      pdg_id=pdg_id)

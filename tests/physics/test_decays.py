@@ -111,3 +111,19 @@ def test_refusals_name_the_value(rng):
         decay(hand_batch(10, rng), "tautau", rng)
     with pytest.raises(ParameterError, match="threshold"):
         decay(hand_batch(10, rng, pdg_id=113, mass=0.25), "pipi", rng)
+
+
+@pytest.mark.parametrize(("meson", "channel", "sign"),
+                         [("jpsi", "ee", -1.0), ("rho0", "pipi", 1.0)])
+def test_sampled_collisions_give_the_measured_signs(rng, meson, channel, sign):
+    # The engine's events (one collision each, random b direction, vector photon field): the
+    # daughters' cos 2(Delta phi) at pair pT < 40 MeV is negative for J/psi -> e+e- and
+    # positive for rho0 -> pi+pi- (STAR), by many standard errors.
+    from upclens.observables.events import cos_n_delta_phi
+    from upclens.physics.nucleus import Nucleus
+    from upclens.physics.production import EventSampler
+
+    sampler = EventSampler(Nucleus.from_preset("Zr96"), meson=meson, rapidity=(0.0, 0.0))
+    d = decay(sampler.sample(40_000, rng), channel, rng)
+    r = cos_n_delta_phi(d.p1, d.p2, [0.0, 0.04])
+    assert sign * r.value[0] > 5 * r.error[0]

@@ -180,8 +180,7 @@ class DoubleSlit:
             w = weights[i0:i0 + batch, None, None, None]
             mean = mean + np.sum(w * g, axis=0)
             if matrix:
-                square = square + np.einsum("n,nixy,njxy->ijxy", weights[i0:i0 + batch], g,
-                                            np.conj(g), optimize=True)
+                square = square + _weighted_outer(weights[i0:i0 + batch], g)
             else:
                 square = square + np.sum(w * (g.real**2 + g.imag**2), axis=0)
         if mirror:
@@ -421,6 +420,19 @@ class DoubleSlit:
                 "sigma_vn_fm2": self.kin1.sigma_vn, "qz_per_fm": self.kin1.qz,
             },
         }
+
+
+def _weighted_outer(weights: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """sum_n w_n g_ni g_nj* for amplitudes g (N, ncomp, Np, Np): (ncomp, ncomp, Np, Np)."""
+    nc = g.shape[1]
+    out = np.empty((nc, nc, *g.shape[2:]), dtype=complex)
+    for i in range(nc):
+        gi = g[:, i]
+        out[i, i] = np.tensordot(weights, gi.real**2 + gi.imag**2, axes=1)
+        for j in range(i + 1, nc):
+            out[i, j] = np.tensordot(weights, gi * np.conj(g[:, j]), axes=1)
+            out[j, i] = np.conj(out[i, j])
+    return out
 
 
 def density_from_moments(moments: np.ndarray, ncomp: int, phase: np.ndarray) -> np.ndarray:

@@ -289,25 +289,41 @@ class EventSampler:
         return np.interp(y, self.y_nodes, self._dsdy)
 
     def _yield_at(self, y: float) -> float:
-        """int db 2 pi b P_noHad w(b) int_{|p| < pt_max} I(p; b, y) d^2p on the 0.05 fm cells,
-        the phase integrated exactly over each pixel (a sinc in the b direction)."""
+        """int db 2 pi b P_noHad w(b) int_{|p| < pt_max} I(p; b, y) d^2p (pixel centres inside)."""
+        inside = np.hypot(self._cx, self._cy) < self.pt_max
+        rho = self.pixel_density(y)
+        return float(np.real(rho[0, 0] + rho[1, 1])[inside].sum() if self._nc == 2
+                     else np.real(rho[0, 0])[inside].sum())
+
+    def pixel_density(self, y: float) -> np.ndarray:
+        """The model's rho integrated over each table pixel and over |b| (frame of b, b along
+        +x): int db 2 pi b P_noHad w(b) int_pixel rho(p; b, y) d^2p, shape (nc, nc, n_pix) for
+        the pixels ``pixel_centres``; the phase exp(i p_x b) is integrated exactly over the
+        pixel (a sinc).  Relative units, shared with ``dsigma_dy``."""
         b = self._b_cells
-        idx, w, log_yield = self._node_weights(b, np.full(b.size, y))
-        centre_in = np.hypot(self._cx, self._cy) < self.pt_max
-        tab = self._tab.reshape(-1, self._pix.size, self._tab.shape[-1])[:, centre_in]
+        idx, w, log_yield = self._node_weights(b, np.full(b.size, float(y)))
+        n_pix = self._pix.size
+        tab = self._tab.reshape(-1, n_pix, self._tab.shape[-1])
         step = self.grid.step
-        total = 0.0
-        for i0 in range(0, b.size, 256):
-            sl = slice(i0, i0 + 256)
-            mix = np.einsum("nk,nkpc->npc", w[sl], tab[idx[sl]])
-            s, pm = _unpack(mix, self._nc)
-            trace_s = np.real(np.trace(s, axis1=-2, axis2=-1))
-            trace_p = np.trace(pm, axis1=-2, axis2=-1)
-            phase = (np.exp(1j * np.outer(b[sl], self._cx[centre_in]) / HBARC)
-                     * np.sinc(b[sl] * step / (2 * math.pi * HBARC))[:, None])
-            inten = (trace_s + 2.0 * np.real(trace_p * phase)).sum(axis=1) * step**2
-            total += float(np.sum(self._b_geo[sl] * np.exp(log_yield[sl]) * inten))
-        return total * self._b_step
+        weight = self._b_geo * np.exp(log_yield) * self._b_step * step**2
+        # rho is linear in the node tables: S_k with the summed weights, P_k with the summed
+        # weights times the phase, which depends on p_x only.
+        node_w = np.zeros((tab.shape[0], b.size))
+        np.add.at(node_w, (idx, np.arange(b.size)[:, None]), weight[:, None] * w)
+        ux, inverse = np.unique(self._cx, return_inverse=True)
+        phase = (np.exp(1j * np.outer(b, ux) / HBARC)
+                 * np.sinc(b * step / (2 * math.pi * HBARC))[:, None])
+        node_phase = (node_w @ phase)[:, inverse]  # (n_nodes, n_pix)
+        s, _ = _unpack(np.einsum("k,kpc->pc", node_w.sum(axis=1), tab), self._nc)
+        _, pm = _unpack(tab, self._nc)  # (n_nodes, n_pix, nc, nc)
+        term = np.einsum("kp,kpij->pij", node_phase, pm)
+        rho = s + term + np.conj(np.swapaxes(term, -1, -2))
+        return np.moveaxis(rho, 0, -1)
+
+    @property
+    def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """(px, py) centres (GeV) of the table pixels, frame of b."""
+        return self._cx.copy(), self._cy.copy()
 
 
 def _moments_on_nodes(sim: DoubleSlit, amps: tuple, gammas: tuple[np.ndarray, np.ndarray],

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -162,7 +163,8 @@ def target_frame_gamma(sqrt_snn: float) -> float:
 
 
 def mean_excitations_direct(b_fm: np.ndarray, Z: int, A: int, sqrt_snn: float,
-                            sigma_mb=photoabsorption_mb) -> np.ndarray:
+                            sigma_mb: Callable[[np.ndarray, int, int], np.ndarray]
+                            = photoabsorption_mb) -> np.ndarray:
     """m(b), the mean number of photo-excitations of one nucleus (by quadrature, no table).
 
     ``sigma_mb(e_mev, Z, A)`` is the photo-absorption cross section; b in fm, shape kept.
@@ -210,19 +212,21 @@ def _check_system(Z: int, A: int, sqrt_snn: float) -> None:
 def mean_excitations(b_fm: np.ndarray, *, Z: int, A: int, sqrt_snn: float) -> np.ndarray:
     """m(b): mean number of photo-excitations of one nucleus at impact parameter b (fm).
 
-    Interpolated in ln b from a cached table of ln(b^2 m) (relative error < 1e-6).
+    Interpolated in ln b from a cached table of ln(b^2 m) (relative error < 1e-5).
     """
     _check_system(Z, A, sqrt_snn)
-    b = np.asarray(b_fm, dtype=float)
-    if np.any(~np.isfinite(b)) or np.any(b <= 0.0):
-        raise ParameterError("b_fm", "non-positive or non-finite values", "must be > 0 fm")
+    given = np.asarray(b_fm, dtype=float)
+    if np.any(~np.isfinite(given)) or np.any(given < 0.0):
+        raise ParameterError("b_fm", "negative or non-finite values", "must be finite and >= 0 fm")
+    # b -> 0: m grows like 1/b^2; below 1e-3 fm (m > 1e7) every excitation probability is 1.
+    b = np.maximum(np.atleast_1d(given), 1.0e-3)
     lb, lm = _log_table(int(Z), int(A), float(sqrt_snn))
     logb = np.log(b)
     out = np.exp(np.interp(logb, lb, lm)) / (b * b)
     outside = (logb < lb[0]) | (logb > lb[-1])
     if np.any(outside):
         out[outside] = mean_excitations_direct(b[outside], int(Z), int(A), float(sqrt_snn))
-    return out
+    return out.reshape(given.shape)
 
 
 def class_probabilities_from_m(m: np.ndarray, neutron_class: str) -> np.ndarray:

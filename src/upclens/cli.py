@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "upclens.explain.commands",
     "upclens.observables.commands",
     "upclens.ladder.commands",
+    "upclens.published.commands",
 )
 
 

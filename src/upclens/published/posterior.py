@@ -92,15 +92,17 @@ def _bin_averages(nucleus: Nucleus, lo: np.ndarray, hi: np.ndarray, switches: Mo
 
 
 def radius_posterior(radius: np.ndarray | None = None, sigma_scale: np.ndarray | None = None,
-                     gluon_width: np.ndarray | None = None) -> RadiusPosterior:
+                     gluon_width: np.ndarray | None = None,
+                     data: dict[str, np.ndarray] | None = None) -> RadiusPosterior:
     """Grid posterior of the Pb208 Woods-Saxon R from ALICE coherent |t| (flat priors on the
-    grid; the defaults span 6.4-7.4 fm, sigma_VN scale 0.4-1.2 and B_G 0-8 GeV^-2)."""
+    grid; the defaults span 6.4-7.4 fm, sigma_VN scale 0.4-1.2 and B_G 0-8 GeV^-2).  ``data``
+    replaces the ALICE table (same columns as ``read_alice_coherent``)."""
     radius = np.linspace(6.4, 7.4, 21) if radius is None else np.asarray(radius, dtype=float)
     sigma_scale = (np.linspace(0.4, 1.2, 5) if sigma_scale is None
                    else np.asarray(sigma_scale, dtype=float))
     gluon_width = (np.linspace(0.0, 8.0, 17) if gluon_width is None
                    else np.asarray(gluon_width, dtype=float))
-    data = read_alice_coherent()
+    data = read_alice_coherent() if data is None else data
     lo, hi = data["t_low_GeV2"], data["t_high_GeV2"]
     y = data["dsigma_dt_mb_per_GeV2"]
     cov = (np.diag(data["stat"] ** 2 + data["syst_uncorr"] ** 2)

@@ -172,7 +172,7 @@ def woods_saxon_form_factor(t: np.ndarray, radius: float, diffuseness: float) ->
     """F(q) = 4 pi int r^2 rho(r) j0(q r) dr / A for a spherical Woods-Saxon rho (R, a in fm),
     q = sqrt(|t|) / hbar c; normalised to F(0) = 1."""
     t = np.asarray(t, dtype=float)
-    r = np.linspace(0.0, radius + 14.0 * diffuseness, 701)
+    r = np.linspace(0.0, radius + 14.0 * diffuseness, 501)
     rho = 1.0 / (1.0 + np.exp((r - radius) / diffuseness))
     q = np.sqrt(np.clip(t.ravel(), 0.0, None)) / HBARC
     kernel = np.sinc(np.outer(q, r) / math.pi)
@@ -206,7 +206,7 @@ def fit_radius(spec: TSpectrum, diffuseness: float, t_window: tuple[float, float
         errors = spec.values / np.sqrt(np.maximum(counts, 1.0))
     err = np.asarray(errors, dtype=float)
     t_sub = _subpixel_t(spec)
-    t_grid = np.linspace(0.0, float(t_sub.max()) * 1.001, 1201)
+    t_grid = np.linspace(0.0, float(t_sub.max()) * 1.001, 801)
 
     def model(p: np.ndarray) -> np.ndarray:
         f2 = woods_saxon_form_factor(t_grid, p[1], diffuseness) ** 2

@@ -179,11 +179,11 @@ def test_radius_posterior_recovers_radius_of_pseudo_data():
 
 # -- table ----------------------------------------
 def test_table_files(tmp_path):
-    rows = (ComparisonRow("x", "mb", 2.0, 0.0, 1.0, 0.5, 2.0, "pull", "paper", "choice"),
+    rows = (ComparisonRow("x |t|", "mb", 2.0, 0.0, 1.0, 0.5, 2.0, "pull", "paper", "choice"),
             ComparisonRow("s", "-", -0.1, 0.01, -1.0, 0.0, 0.0, "sign", "paper", "choice"))
     paths = write_table(ComparisonTable(rows), tmp_path / "out")
     assert sorted(p.name for p in paths) == ["comparison.csv", "comparison.json",
                                              "comparison.md"]
     md = (tmp_path / "out" / "comparison.md").read_text()
-    assert "| x | mb | 2 | 1 +- 0.5 | +2.0 |" in md
+    assert "| x \\|t\\| | mb | 2 | 1 +- 0.5 | +2.0 |" in md  # cell pipes escaped
     assert "sign agrees" in md

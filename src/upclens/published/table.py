@@ -76,7 +76,7 @@ class ComparisonTable:
         head = "| quantity | unit | model | data | pull / chi2 | source | rests on |"
         lines = [head, "|---|---|---|---|---|---|---|"]
         for r in self.rows:
-            f = r.formatted()
+            f = {k: v.replace("|", "\\|") for k, v in r.formatted().items()}
             lines.append(f"| {f['quantity']} | {f['unit']} | {f['model']} | {f['data']} | "
                          f"{f['pull']} | {f['source']} | {f['choices']} |")
         return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("physics",),
     ("data",),
     ("learn", "information", "observables", "compare", "compare_incoherent"),
-    ("explain",),
+    ("explain", "published"),
     ("pipeline", "ladder"),
     ("cli",),
 )

@@ -330,11 +330,12 @@ class EventSampler:
             return np.full(y.shape, self._dsdy[0])
         return np.interp(y, self.y_nodes, self._dsdy)
 
-    def pixel_density(self, y: float) -> np.ndarray:
+    def pixel_density(self, y: float, interference: bool = True) -> np.ndarray:
         """The model's rho integrated over each table pixel and over |b| (frame of b, b along
         +x): int db 2 pi b P_noHad w(b) int_pixel rho(p; b, y) d^2p, shape (nc, nc, n_pix) for
         the pixels ``pixel_centres``; the phase exp(i p_x b) is integrated exactly over the
-        pixel (a sinc).  Relative units, shared with ``dsigma_dy``."""
+        pixel (a sinc).  Relative units, shared with ``dsigma_dy``.  ``interference=False``
+        drops the two-source cross term (the sum of the two sources' intensities)."""
         b = self._b_cells
         n_pix = self._pix.size
         step = self.grid.step
@@ -348,7 +349,7 @@ class EventSampler:
                      * np.sinc(bb * step / (2 * math.pi * HBARC))[:, None]
                      * np.sinc(np.outer(self._b_widths[i0:i0 + 16], self._cx)
                                / (2 * math.pi * HBARC)))
-            term = pm * phase[:, :, None, None]
+            term = pm * phase[:, :, None, None] * float(interference)
             rho = s + term + np.conj(np.swapaxes(term, -1, -2))
             total += np.einsum("n,npij->pij", weight[i0:i0 + 16], rho)
         return np.moveaxis(total, 0, -1)

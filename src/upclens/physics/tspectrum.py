@@ -12,6 +12,7 @@ import numpy as np
 from upclens.physics.constants import HBARC
 from upclens.physics.image import orientation_quadrature
 from upclens.physics.kinematics import TargetKinematics
+from upclens.physics.mesons import meson as get_meson
 from upclens.physics.nucleus import Nucleus, density_profile
 from upclens.physics.numerics import Numerics
 from upclens.physics.profile import LocalGrid, ThicknessBasis, amplitude_profile
@@ -28,11 +29,13 @@ def minimum_t(sqrt_snn: float = 5020.0, rapidity: float = 0.0) -> float:
 
 def coherent_tspectrum(nucleus: Nucleus, t: np.ndarray, sqrt_snn: float = 5020.0,
                        rapidity: float = 0.0, switches: ModelSwitches | None = None,
-                       numerics: Numerics | None = None) -> np.ndarray:
-    """d sigma/d|t| in mb/GeV^2 at |t| values ``t`` (GeV^2); zero below t_min."""
+                       numerics: Numerics | None = None, meson: str = "jpsi") -> np.ndarray:
+    """d sigma/d|t| in mb/GeV^2 at |t| values ``t`` (GeV^2) for the vector meson ``meson``
+    (physics/mesons.py) at the pole mass; zero below t_min."""
     switches = switches or ModelSwitches()
     numerics = numerics or Numerics()
-    kin = TargetKinematics.build(sqrt_snn, rapidity, +1, switches.sigma_vn_scale)
+    kin = TargetKinematics.build(sqrt_snn, rapidity, +1, switches.sigma_vn_scale,
+                                 get_meson(meson))
     profile = density_profile(nucleus, numerics)
     grid = LocalGrid.for_profile(profile, numerics)
     qz = kin.qz if switches.coherence_phase else 0.0

@@ -70,6 +70,9 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
             # tiny training: nowhere near the bound, but bounded by the prior's range (0.3)
             assert 0.0 < e[f"rmse_{t}"] < 0.3
         assert (e["ratio_beta2"] is None) == (e["n_events"] != 100)
+        if e["learner"] == "eventset":  # the posterior's coverage is measured (8 test sets)
+            assert len(e["tarp_ecp"]) == 3
+            assert set(e["interval_coverage"]) == {"beta2", "beta3", "delta_rnp"}
     assert (out / "event_ladder.png").stat().st_size > 0
     assert "resnet_pt_dphi" in capsys.readouterr().out
     assert main(["event-ladder", "--size", "tiny", "--out", str(out), "--counts", "5000"]) == 2

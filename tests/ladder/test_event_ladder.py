@@ -52,6 +52,16 @@ def test_bound_file(tmp_path: Path) -> None:
     p.write_text("[1, 2]")
     with pytest.raises(ParameterError, match="bound"):
         read_bound(p)
+    # the table of upclens event-fisher: n_values and a sigma list per column
+    table = {"n_values": [1e4, 1e5], "columns": [
+        {"name": "+ daughter angle", "sigma": {"beta2": [0.1, 0.03]}},
+        {"name": "+ rapidity", "sigma": {"beta2": [0.05, 0.016], "delta_rnp": [0.02, 0.006]}}]}
+    p.write_text(json.dumps(table))
+    assert read_bound(p) == {10000: {"beta2": 0.05, "delta_rnp": 0.02},
+                             100000: {"beta2": 0.016, "delta_rnp": 0.006}}
+    assert read_bound(p, "+ daughter angle")[100000] == {"beta2": 0.03}
+    with pytest.raises(ParameterError, match="bound column"):
+        read_bound(p, "+ nothing")
 
 
 def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]

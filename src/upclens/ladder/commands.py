@@ -52,8 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--counts", default=None,
                    help="comma-separated event counts N instead of the size's")
     e.add_argument("--bound", default=None,
-                   help="JSON {N: {beta2: sigma, beta3: sigma, delta_rnp: sigma}} of the event "
-                        "Cramer-Rao bound, for RMSE / sigma_CRB")
+                   help="the event Cramer-Rao bound for RMSE / sigma_CRB: event_fisher.json of "
+                        "upclens event-fisher, or JSON {N: {beta2: sigma, beta3: ..., "
+                        "delta_rnp: ...}}")
+    e.add_argument("--bound-column", default="+ rapidity",
+                   help="column of event_fisher.json matching the sets (default '+ rapidity')")
     e.add_argument("--workers", type=_integer, default=1,
                    help="processes generating the sets (0: one per core)")
     e.add_argument("--seed", type=_integer, default=1, help="seed of data and training")
@@ -87,7 +90,8 @@ def _event_ladder(args: argparse.Namespace) -> int:
             raise ParameterError("counts", args.counts, "must be comma-separated integers"
                                  ) from None
     summary = run_event_ladder(args.out, size=args.size, seed=args.seed, bound=args.bound,
-                               workers=args.workers, counts=counts, progress=not args.quiet)
+                               bound_column=args.bound_column, workers=args.workers,
+                               counts=counts, progress=not args.quiet)
     sys.stdout.write((Path(args.out) / "event_ladder.md").read_text())
     sys.stdout.write(f"wrote {', '.join(summary['files'])} in {args.out}\n")
     return 0

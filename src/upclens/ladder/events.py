@@ -66,17 +66,38 @@ def _size(name: str) -> EventLadderSize:
     return SIZES[name]
 
 
-def read_bound(path: str | Path | None) -> dict[int, dict[str, float]]:
-    """{N: {parameter: sigma_CRB}} from a JSON file (None: no bound)."""
+DEFAULT_BOUND_COLUMN = "+ rapidity"
+"""The column of an event_fisher.json table that matches the ladder's sets: b direction unknown,
+daughter angle, neutron classes and rapidity, no detector, no incoherent production."""
+
+
+def read_bound(path: str | Path | None, column: str = DEFAULT_BOUND_COLUMN
+               ) -> dict[int, dict[str, float]]:
+    """{N: {parameter: sigma_CRB}} from a JSON file (None: no bound): either {N: {parameter:
+    sigma}} or the event Fisher table of ``upclens event-fisher`` (event_fisher.json: its
+    'n_values' and the 'sigma' of the column named ``column``)."""
     if path is None:
         return {}
     p = Path(path)
     try:
         raw = json.loads(p.read_text("utf-8"))
+        names = ([c["name"] for c in raw["columns"]]
+                 if isinstance(raw, dict) and "columns" in raw and "n_values" in raw else None)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ParameterError("bound", str(path), f"must be a readable JSON file "
+                             f"({type(exc).__name__})") from None
+    if names is not None and column not in names:
+        raise ParameterError("bound column", column, "must be one of " + ", ".join(names))
+    try:
+        if names is not None:
+            sig = raw["columns"][names.index(column)]["sigma"]
+            return {round(float(n)): {t: float(sig[t][k]) for t in TARGETS if t in sig}
+                    for k, n in enumerate(raw["n_values"])}
         return {int(n): {t: float(v[t]) for t in TARGETS if t in v} for n, v in raw.items()}
-    except (OSError, ValueError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise ParameterError("bound", str(path), f"must be a JSON file {{N: {{parameter: "
-                             f"sigma}}}} ({type(exc).__name__})") from None
+                             f"sigma}}}} or an event_fisher.json ({type(exc).__name__})"
+                             ) from None
 
 
 def _score(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray]) -> dict[str, float]:
@@ -162,7 +183,8 @@ def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: Event
 
 
 def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
-                     bound: str | Path | None = None, workers: int = 1,
+                     bound: str | Path | None = None, bound_column: str = DEFAULT_BOUND_COLUMN,
+                     workers: int = 1,
                      counts: tuple[int, ...] | None = None, progress: bool = False
                      ) -> dict[str, Any]:
     """Generate (or reuse) the event sets, train and score the three learners at every N,
@@ -177,7 +199,7 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
         if bad:
             raise ParameterError("counts", bad[0], f"must be in [1, {sz.n_max}] for size {size}")
         sz = replace(sz, counts=tuple(sorted(set(counts))))
-    bounds = read_bound(bound)
+    bounds = read_bound(bound, bound_column)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     cfg = EventSetConfig(events=EventConfig(nucleus="Zr96", y_min=sz.y_range[0],

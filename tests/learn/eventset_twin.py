@@ -34,6 +34,7 @@ def synthetic_sets(path: Path, n_sets: int, n_events: int, seed: int) -> Path:
     cs = 16
     chunks = ((c, feats[c * cs:(c + 1) * cs], rows[c * cs:(c + 1) * cs])
               for c in range(-(-n_sets // cs)))
-    return write_dataset(path, config, seed, n_sets, cs, COLUMNS,
-                         np.arange(len(FEATURES), dtype=float), np.arange(n_events, dtype=float),
-                         chunks, extra_attrs={"kind": KIND})
+    return write_dataset(path, config, seed=seed, n=n_sets, chunk_size=cs, columns=COLUMNS,
+                         px=np.arange(len(FEATURES), dtype=float),
+                         py=np.arange(n_events, dtype=float), chunks=chunks,
+                         extra_attrs={"kind": KIND})

@@ -66,5 +66,6 @@ def write_set_images(sets_path: str | os.PathLike[str], out: str | os.PathLike[s
               for c in range(-(-n // cs)))
     cfg: dict[str, Any] = {"kind": "event-images", "image": kind, "n_events": int(n_events),
                            "pixels": int(pixels), "source": config, "schema_version": 1}
-    return write_dataset(out, cfg, 0, n, cs, columns, 0.5 * (ex[1:] + ex[:-1]),
-                         0.5 * (ey[1:] + ey[:-1]), chunks)
+    return write_dataset(out, cfg, seed=0, n=n, chunk_size=cs, columns=columns,
+                         px=0.5 * (ex[1:] + ex[:-1]), py=0.5 * (ey[1:] + ey[:-1]),
+                         chunks=chunks)

@@ -300,10 +300,10 @@ def generate_event_sets(cfg: EventSetConfig, n: int, seed: int, out: str | os.Pa
                 bar.update(len(feats))
         finally:
             bar.close()
-        write_dataset(out, man["config"], seed, n, cs, cfg.columns,
-                      np.arange(len(FEATURES), dtype=float),
-                      np.arange(cfg.n_events, dtype=float),
-                      (staging.read(c) for c in range(n_chunks)),
+        write_dataset(out, man["config"], seed=seed, n=n, chunk_size=cs, columns=cfg.columns,
+                      px=np.arange(len(FEATURES), dtype=float),
+                      py=np.arange(cfg.n_events, dtype=float),
+                      chunks=(staging.read(c) for c in range(n_chunks)),
                       extra_attrs={"kind": KIND})
         staging.remove()
     return out

@@ -174,7 +174,7 @@ def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: Event
                                  augment="flip" if kind == "lab" else "none", device="cpu",
                                  patience=max(2, size.image_epochs),
                                  preprocess=image_preprocess(load_data(img["train"]).images))
-        train(img["train"], img["val"], run, settings, progress=False)
+        train(img["train"], img["val"], run, settings=settings, progress=False)
     seconds = time.perf_counter() - t0
     model, _ = load_model(run)
     data = load_data(img["test"])

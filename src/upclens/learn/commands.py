@@ -173,5 +173,7 @@ def _infer(args: argparse.Namespace) -> int:
     for name, s in r["parameters"].items():
         print(f"{name:9s} = {s['median']:.4f}  68 %: [{s['lo68']:.4f}, {s['hi68']:.4f}]  "
               f"95 %: [{s['lo95']:.4f}, {s['hi95']:.4f}]")
+    for note in r["warnings"]:
+        print(f"note: {note}")
     print(f"wrote {', '.join(r['files'])} in {r['out']}")
     return 0

@@ -87,6 +87,20 @@ def summarise(samples: np.ndarray) -> dict[str, dict[str, float]]:
     return out
 
 
+def coverage_warnings(run_dir: str | os.PathLike[str]) -> list[str]:
+    """A note when the run's posterior has no coverage check (coverage.json) or failed it."""
+    path = Path(run_dir) / "coverage.json"
+    if not path.is_file():
+        return ["the posterior's coverage was never checked (upclens.learn.posterior."
+                "check_posterior on unseen sets): its intervals are not known to be calibrated"]
+    cov = json.loads(path.read_text("utf-8"))
+    if not cov.get("passed", False):
+        return [f"the posterior failed its coverage check on {cov.get('n_sims')} unseen sets "
+                f"(TARP {cov.get('tarp_ecp')} at {cov.get('levels')}): its intervals are not "
+                "calibrated"]
+    return []
+
+
 def infer(events_path: str | os.PathLike[str], run_dir: str | os.PathLike[str],
           out_dir: str | os.PathLike[str] | None = None, n_samples: int = 5000, seed: int = 0,
           tree: str | None = None) -> dict[str, Any]:
@@ -111,6 +125,7 @@ def infer(events_path: str | os.PathLike[str], run_dir: str | os.PathLike[str],
         "n_read": events.n_read, "n_not_accepted": events.n_dropped, "model": str(run_dir),
         "n_samples": n_samples, "seed": seed, "parameters": summarise(samples),
         "correlation": np.corrcoef(samples.T).round(4).tolist(),
+        "warnings": coverage_warnings(run_dir),
         "files": ["samples.npz", "summary.json", "corner.png"]}
     with atomic_path(out / "samples.npz", suffix=".npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, samples=samples, names=np.array(TARGETS))

@@ -62,7 +62,7 @@ def default_events() -> EventConfig:
 def nuisance_priors(nucleus: str = "Zr96") -> dict[str, Prior]:
     """Gaussian priors of the protons' R, a (fm) and the factor on sigma_J/psi-N, as the ladder's
     nuisance rows draw them (centred on the preset and 1, truncated at 3 sd)."""
-    from upclens.information.model import NUISANCE_PRIORS
+    from upclens.data.config import NUISANCE_PRIORS
     from upclens.physics.presets import preset
 
     p = preset(nucleus)

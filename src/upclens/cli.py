@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("upclens.learn.commands", "train the multi-task ResNet on an HDF5 dataset"),
     "evaluate": ("upclens.learn.commands", "score a trained model on a held-out dataset"),
     "predict": ("upclens.learn.commands", "predict nuclear shape from one image or event list"),
+    "infer": ("upclens.learn.commands",
+              "posterior of beta2, beta3, Delta r_np from a measured list of decays"),
     "explain": ("upclens.explain.commands", "PDA heatmaps of a trained model on a dataset"),
     "ratio-maps": ("upclens.explain.commands",
                    "skin / no-skin and deformed / sphere ratio maps from the simulator"),

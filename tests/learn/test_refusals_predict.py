@@ -13,7 +13,7 @@ from learn_twin import COLUMNS, axis, twin_images, twin_labels, write_dataset
 from upclens.errors import ParameterError
 from upclens.learn import TrainSettings, datasource, evaluate, predict, train
 from upclens.learn.datasource import load_data
-from upclens.learn.prediction import histogram_events
+from upclens.learn.prediction import histogram_events, read_events
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,8 @@ def test_class_from_the_regression(tiny_run: Path, tmp_path: Path) -> None:
     assert m["skin"]["accuracy_from_delta_rnp"] == pytest.approx(expected)
 
 
-def test_predict_image_scale_and_events(tiny_run: Path, tmp_path: Path) -> None:
+def test_predict_image_scale_and_events(tiny_run: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The model is blind to the absolute scale: an image and 10^4 times it agree; an event list
     placed on the bin centres histograms to exactly those counts."""
     labels = twin_labels(2, 9)
@@ -100,6 +101,15 @@ def test_predict_image_scale_and_events(tiny_run: Path, tmp_path: Path) -> None:
     rows = [f"{float(x)!r},{float(y)!r}" for x, y in events]
     lines = ["px,py", *rows, "1.5,0.0"]  # the last one lies outside the window
     (tmp_path / "ev.csv").write_text("\n".join(lines) + "\n")
+    # the twin model was trained with b fixed along px: a measured list is refused
+    with pytest.raises(ParameterError, match="upclens infer"):
+        predict(tiny_run, tmp_path / "ev.csv")
+    # a model trained with b's direction random reads the same list as a histogram
+    from upclens.learn import prediction
+
+    model, meta = prediction.load_model(tiny_run)
+    meta = dict(meta, dataset_config=json.dumps({"physics": {"b_direction": "random"}}))
+    monkeypatch.setattr(prediction, "load_model", lambda run: (model, meta))
     c = predict(tiny_run, tmp_path / "ev.csv")
     assert c["source"] == "events"
     assert "noise-free" in c["warnings"][0]  # the twin images are expected images
@@ -115,11 +125,13 @@ def test_predict_refusals(tiny_run: Path, tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match=r"must be \(16, 16\)"):
         predict(tiny_run, np.ones((8, 8)))
     (tmp_path / "empty.csv").write_text("px,py\n")
-    with pytest.raises(ParameterError, match="at least one J/psi"):
+    with pytest.raises(ParameterError, match="upclens infer"):
         predict(tiny_run, tmp_path / "empty.csv")
+    with pytest.raises(ParameterError, match="at least one J/psi"):
+        read_events(tmp_path / "empty.csv")
     (tmp_path / "hdr.csv").write_text("a,b\n1,2\n")
     with pytest.raises(ParameterError, match="header must name px and py"):
-        predict(tiny_run, tmp_path / "hdr.csv")
+        read_events(tmp_path / "hdr.csv")
     with pytest.raises(ParameterError, match="run folder"):
         predict(tmp_path / "nothing", np.ones((16, 16)))
 

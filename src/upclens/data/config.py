@@ -19,6 +19,10 @@ from upclens.errors import ParameterError, UpclensError, check_choice, check_ran
 SCHEMA_VERSION = 1
 PRIOR_KINDS = ("fixed", "uniform", "normal", "binary")
 NUISANCE_NAMES = ("b", "R", "a", "sigma_vn_scale")
+NUISANCE_PRIORS = {"R": 0.02, "a": 0.01, "sigma_vn_scale": 0.2}
+"""Default Gaussian prior widths of the nuisances: the protons' Woods-Saxon R and a (fm) and
+the factor on sigma_J/psi-N (20 %); the ladder's nuisance rows, the event sets and the bound's
+marginalisation all use these."""
 SCHEDULERS = ("processes", "dask")
 PRIOR_KEYS = {"fixed": ("value",), "uniform": ("low", "high"),
               "normal": ("mean", "sd", "low", "high"), "binary": ("value", "fraction")}

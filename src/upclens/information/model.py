@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from upclens.data.config import NUISANCE_PRIORS
 from upclens.errors import ParameterError, check_choice, check_range
 from upclens.information.fisher import LIKELIHOODS, Parameter
 from upclens.physics.events import fold_background_smearing, incoherent_image
@@ -39,9 +40,8 @@ if TYPE_CHECKING:
 
 B_WEIGHTS = ("physical", "frozen")
 SHAPE_PARAMETERS = ("beta2", "beta3", "delta_rnp")
-NUISANCE_PRIORS = {"R": 0.02, "a": 0.01, "sigma_vn_scale": 0.2}
-"""Default Gaussian prior widths of the nuisances: the protons' Woods-Saxon R and a (fm) and
-the factor on sigma_J/psi-N (20 %)."""
+# NUISANCE_PRIORS (the nuisances' default Gaussian prior widths) lives in the data layer, which
+# the event-set datasets draw from as well; re-exported here.
 POINT_KEYS = ("beta2", "beta3", "delta_rnp", "R", "a", "sigma_vn_scale", "b", "skin")
 NUISANCE_ALIASES = {"sigma": "sigma_vn_scale", "sigma_vn": "sigma_vn_scale"}
 

@@ -99,6 +99,18 @@ def _warnings(result: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _refuse_fixed_b(meta: dict[str, Any], path: Path) -> None:
+    """A list of measured (px, py) is histogrammed as the model's image only when the model was
+    trained with b's direction random; with b fixed along px no measured list matches it."""
+    try:
+        direction = json.loads(meta["dataset_config"])["physics"]["b_direction"]
+    except (KeyError, TypeError, ValueError):
+        direction = "fixed"
+    if direction != "random":
+        raise ParameterError("events", str(path), "would be read as if b lay along px, which "
+                             "no measured list has; use upclens infer with an event-set model")
+
+
 def predict(run_dir: str | Path, image_or_csv: str | Path | np.ndarray) -> dict[str, Any]:
     """Predicted beta2, beta3, delta_rnp (fm) with 1-sigma uncertainties and P(skin).
 
@@ -117,6 +129,7 @@ def predict(run_dir: str | Path, image_or_csv: str | Path | np.ndarray) -> dict[
         if not path.is_file():
             raise ParameterError("input", str(path), "must be an existing .npz or .csv file")
         if path.suffix.lower() == ".csv":
+            _refuse_fixed_b(meta, path)
             events = read_events(path)
             image = histogram_events(events, px, py)
             info.update(source="events", n_events=int(events.shape[0]),

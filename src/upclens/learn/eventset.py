@@ -1,0 +1,305 @@
+"""A permutation-invariant network over a set of events (Deep Sets, Zaheer et al. 2017).
+
+Per event the input is what a measured list gives (``upclens.data.eventsets.FEATURES``), mapped
+to rotation-invariant quantities: |pT|, cos/sin of Delta phi and 2 Delta phi, rapidity and the
+one-hot neutron class.  The lab px, py are not used: with b's direction random per event the
+per-event density is invariant under rotations of the lab frame, so the lab angle of pT carries
+no information (the lab (px, py) histogram image is given to the ResNet for comparison).
+
+EventSetNet: standardised event features (B, N, 9) -> per-event MLP phi (9 -> w -> w -> w) ->
+pooled mean and standard deviation over the N events (2w) -> head MLP (2w -> h -> h) -> the
+ResNet's heads: mean and log sigma of (beta2, beta3, Delta r_np) in standardised units and the
+skin logit; target mean/std and the calibrated ``sigma_scale`` are buffers, so ``forward``
+returns physical units in the ShapeNet's dict.  The set's size N enters only through the noise
+of the pooled moments: one network per N (sets at N are subsets of the stored N_max events).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from upclens import __version__
+from upclens.errors import ParameterError, check_integer, check_range
+from upclens.learn import checkpoint
+from upclens.learn.losses import MultiTaskLoss
+from upclens.learn.resnet import LOG_SIGMA_RANGE
+from upclens.learn.settings import CLASS_COLUMN, TARGETS
+
+N_INPUT = 9
+EVENTS_PER_BATCH = 1 << 18  # events in one forward pass (memory bound)
+MODEL_KIND = "eventset"
+
+
+@dataclass(frozen=True)
+class SetSettings:
+    """width: units of the per-event MLP; head: units of the head MLP; epochs; batch_size: sets
+    per step (fewer when batch_size x N exceeds EVENTS_PER_BATCH); lr: peak of the one-cycle
+    schedule; weight_decay; subsample: draw a fresh random N-subset of each stored set every
+    epoch (augmentation; the validation sets use their first N events); calibrate: rescale
+    sigma so that +-1 sigma covers 68.27 % of the validation set; seed."""
+
+    width: int = 64
+    head: int = 128
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 2.0e-3
+    weight_decay: float = 1.0e-4
+    subsample: bool = True
+    calibrate: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_integer("width", self.width, 1, 4096)
+        check_integer("head", self.head, 1, 4096)
+        check_integer("epochs", self.epochs, 1, 10_000)
+        check_integer("batch_size", self.batch_size, 1, 65_536)
+        check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        check_integer("seed", self.seed, 0, 2**63 - 1)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SetSettings:
+        known = {f.name for f in fields(cls)}
+        bad = [k for k in d if k not in known]
+        if bad:
+            raise ParameterError("set setting", bad[0], "must be one of " + ", ".join(known))
+        return cls(**d)
+
+
+def event_inputs(feats: torch.Tensor) -> torch.Tensor:
+    """(..., 5) stored features (px, py, delta_phi, rapidity, class) -> (..., 9) network inputs:
+    |pT|, cos dphi, sin dphi, cos 2 dphi, sin 2 dphi, rapidity, one-hot class (3)."""
+    pt = torch.hypot(feats[..., 0], feats[..., 1])
+    dphi = feats[..., 2]
+    cls = torch.nn.functional.one_hot(feats[..., 4].round().long().clamp(0, 2), 3)
+    return torch.cat([torch.stack([pt, torch.cos(dphi), torch.sin(dphi), torch.cos(2 * dphi),
+                                   torch.sin(2 * dphi), feats[..., 3]], dim=-1),
+                      cls.to(feats.dtype)], dim=-1)
+
+
+class EventSetNet(nn.Module):
+    """Deep Sets regression network; ``forward`` maps stored features (B, N, 5) float32 to the
+    ShapeNet's dict of (B,) tensors (beta2, beta3, delta_rnp, their sigmas, skin_logit)."""
+
+    def __init__(self, settings: SetSettings) -> None:
+        super().__init__()
+        self.targets = TARGETS
+        w, h = settings.width, settings.head
+        self.phi = nn.Sequential(nn.Linear(N_INPUT, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(),
+                                 nn.Linear(w, w))
+        self.rho = nn.Sequential(nn.Linear(2 * w, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU())
+        n_t = len(TARGETS)
+        self.regression = nn.Linear(h, 2 * n_t)
+        self.classifier = nn.Linear(h, 1)
+        self.register_buffer("input_mean", torch.zeros(N_INPUT))
+        self.register_buffer("input_std", torch.ones(N_INPUT))
+        self.register_buffer("target_mean", torch.zeros(n_t))
+        self.register_buffer("target_std", torch.ones(n_t))
+        self.register_buffer("sigma_scale", torch.ones(n_t))
+
+    def summary(self, feats: torch.Tensor) -> torch.Tensor:
+        """(B, N, 5) -> pooled (B, 2w): mean and standard deviation of phi over the events."""
+        x = (event_inputs(feats) - self.input_mean) / self.input_std
+        e = self.phi(x)
+        mean = e.mean(dim=1)
+        sd = torch.sqrt(((e - mean[:, None]) ** 2).mean(dim=1) + 1e-6)
+        return torch.cat([mean, sd], dim=1)
+
+    def standardised(self, feats: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, N, 5) -> mean (B, T), log sigma (B, T) standardised, skin logit (B,)."""
+        h = self.rho(self.summary(feats))
+        out = self.regression(h)
+        n_t = len(self.targets)
+        return out[:, :n_t], out[:, n_t:].clamp(*LOG_SIGMA_RANGE), self.classifier(h)[:, 0]
+
+    def forward(self, feats: torch.Tensor) -> dict[str, torch.Tensor]:
+        mu, log_sigma, logit = self.standardised(feats)
+        mean = self.target_mean + self.target_std * mu
+        sigma = self.sigma_scale * self.target_std * torch.exp(log_sigma)
+        out = {"skin_logit": logit}
+        for k, name in enumerate(self.targets):
+            out[name] = mean[:, k]
+            out[f"{name}_sigma"] = sigma[:, k]
+        return out
+
+
+# -- data ----------------------------------------------------------------------------------
+@dataclass
+class SetData:
+    """feats (n, N_max, 5) float32, targets (n, T), classes (n,), labels by column, config."""
+
+    feats: np.ndarray
+    targets: np.ndarray
+    classes: np.ndarray
+    labels: dict[str, np.ndarray]
+    config: dict[str, Any]
+
+    def __len__(self) -> int:
+        return int(self.feats.shape[0])
+
+
+def load_sets(path: str | Path, n_events: int | None = None) -> SetData:
+    """An event-set file (``upclens.data.eventsets``), the first ``n_events`` of each set."""
+    from upclens.data.eventsets import read_event_sets
+
+    feats, labels, config = read_event_sets(path, n_events)
+    if not np.isfinite(feats).all():
+        raise ParameterError("data", str(path), "has non-finite event features")
+    targets = np.stack([labels[t] for t in TARGETS], axis=1).astype(np.float32)
+    return SetData(feats, targets, labels[CLASS_COLUMN].astype(np.float32), labels, config)
+
+
+def predict_sets(model: EventSetNet, feats: np.ndarray) -> dict[str, np.ndarray]:
+    """Predictions for (n, N, 5) sets, in batches that fit EVENTS_PER_BATCH."""
+    model.eval()
+    n, n_ev = feats.shape[:2]
+    step = max(1, EVENTS_PER_BATCH // max(n_ev, 1))
+    parts: list[dict[str, torch.Tensor]] = []
+    with torch.no_grad():
+        for i in range(0, n, step):
+            parts.append(model(torch.from_numpy(np.ascontiguousarray(feats[i:i + step]))))
+    return {k: torch.cat([p[k] for p in parts]).numpy() for k in parts[0]}
+
+
+# -- training ------------------------------------------------------------------------------
+def _fit_scaling(model: EventSetNet, data: SetData) -> None:
+    x = event_inputs(torch.from_numpy(data.feats[:, :min(data.feats.shape[1], 4096)]))
+    x = x.reshape(-1, N_INPUT)
+    sd = x.std(dim=0)
+    model.input_mean.copy_(x.mean(dim=0))
+    model.input_std.copy_(torch.where(sd > 1e-6, sd, torch.ones_like(sd)))
+    t = torch.from_numpy(data.targets)
+    model.target_mean.copy_(t.mean(dim=0))
+    model.target_std.copy_(t.std(dim=0).clamp_min(1e-6) if len(t) > 1 else torch.ones(len(TARGETS)))
+
+
+def _loss_on(model: EventSetNet, loss_fn: MultiTaskLoss, feats: np.ndarray, targets: np.ndarray,
+             classes: np.ndarray, batch: int) -> tuple[float, np.ndarray]:
+    """Mean validation objective and the (n, T) |y - mu| / sigma_raw of every set."""
+    model.eval()
+    total, z = 0.0, []
+    with torch.no_grad():
+        for i in range(0, len(feats), batch):
+            x = torch.from_numpy(np.ascontiguousarray(feats[i:i + batch]))
+            y = (torch.from_numpy(targets[i:i + batch]) - model.target_mean) / model.target_std
+            mu, ls, logit = model.standardised(x)
+            loss, _ = loss_fn(mu, ls, logit, y, torch.from_numpy(classes[i:i + batch]))
+            total += float(loss) * len(x)
+            z.append(((y - mu).abs() * torch.exp(-ls)).numpy())
+    return total / len(feats), np.concatenate(z)
+
+
+def train_sets(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
+               n_events: int, settings: SetSettings | None = None, threads: int = 1,
+               progress: bool = False) -> Path:
+    """Train an EventSetNet on sets of ``n_events`` events; keep the epoch of lowest validation
+    loss, calibrate its sigmas on the validation set; write ``out_dir/model.pt`` and
+    ``history.json``.  Returns the run folder."""
+    settings = settings or SetSettings()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tr = load_sets(train_path)
+    va = load_sets(val_path, n_events)
+    if tr.config != va.config:
+        raise ParameterError("val", str(val_path), "must come from the training sets' config")
+    n_events = check_integer("n_events", n_events, 1, tr.feats.shape[1])
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _train(tr, va, out, n_events, settings, progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(tr: SetData, va: SetData, out: Path, n_events: int, settings: SetSettings,
+           progress: bool) -> Path:
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    model = EventSetNet(settings)
+    _fit_scaling(model, tr)
+    loss_fn = MultiTaskLoss("learned")
+    batch = max(1, min(settings.batch_size, EVENTS_PER_BATCH // n_events))
+    steps = settings.epochs * math.ceil(len(tr) / batch)
+    opt = torch.optim.AdamW([*model.parameters(), *loss_fn.parameters()], lr=settings.lr,
+                            weight_decay=settings.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, settings.lr, total_steps=steps,
+                                                pct_start=0.2)
+    best, best_state, history = math.inf, None, []
+    t0 = time.perf_counter()
+    for epoch in range(settings.epochs):
+        model.train()
+        feats = (subsets_of(tr.feats, n_events, rng) if settings.subsample
+                 else tr.feats[:, :n_events])
+        order = rng.permutation(len(tr))
+        for i in range(0, len(order), batch):
+            idx = np.sort(order[i:i + batch])
+            x = torch.from_numpy(np.ascontiguousarray(feats[idx]))
+            y = (torch.from_numpy(tr.targets[idx]) - model.target_mean) / model.target_std
+            mu, ls, logit = model.standardised(x)
+            loss, _ = loss_fn(mu, ls, logit, y, torch.from_numpy(tr.classes[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        val_loss, _ = _loss_on(model, loss_fn, va.feats, va.targets, va.classes, batch)
+        history.append({"epoch": epoch + 1, "val_loss": val_loss,
+                        "seconds": time.perf_counter() - t0})
+        if progress:
+            print(f"epoch {epoch + 1}: val loss {val_loss:.4f}")
+        if val_loss < best:
+            best = val_loss
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    scale = np.ones(len(TARGETS))
+    if settings.calibrate:
+        _, z = _loss_on(model, loss_fn, va.feats, va.targets, va.classes, batch)
+        scale = np.maximum(np.quantile(z, 0.6827, axis=0), 1e-6)
+        model.sigma_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
+    meta = {"model": MODEL_KIND, "n_events": n_events, "settings": asdict(settings),
+            "dataset_config": json.dumps(tr.config, sort_keys=True),
+            "targets": list(TARGETS), "sigma_scale": [float(s) for s in scale],
+            "label_ranges": {t: [float(tr.labels[t].min()), float(tr.labels[t].max())]
+                             for t in TARGETS},
+            "n_train": len(tr), "train_seconds": time.perf_counter() - t0,
+            "upclens_version": __version__, "torch_version": str(torch.__version__)}
+    checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
+                     "state_dict": model.state_dict(), "meta": meta}, out / checkpoint.MODEL_FILE)
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    return out
+
+
+def subsets_of(feats: np.ndarray, n_events: int, rng: np.random.Generator) -> np.ndarray:
+    """Random N-subsets of every set (the data layer's ``subsets``); the stored sets when
+    N = N_max."""
+    from upclens.data.eventsets import subsets
+
+    if n_events == feats.shape[1]:
+        return feats
+    return subsets(feats, n_events, rng)
+
+
+def load_set_model(run_dir: str | Path) -> tuple[EventSetNet, dict[str, Any]]:
+    """The trained EventSetNet of a run folder (eval mode, CPU) and its meta."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise ParameterError("model", str(run_dir), "must be a run folder of an event-set model")
+    obj = checkpoint.load(run / checkpoint.MODEL_FILE)
+    meta = obj["meta"]
+    if meta.get("model") != MODEL_KIND:
+        raise ParameterError("model", str(run_dir), "is not an event-set model (it reads "
+                             "images; use upclens predict)")
+    model = EventSetNet(SetSettings.from_dict(meta["settings"]))
+    model.load_state_dict(obj["state_dict"])
+    model.eval()
+    return model, meta

@@ -1,0 +1,88 @@
+"""The event ladder at its tiny size, the histogram images of event sets, the bound file."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("particle")
+
+from upclens.cli import main
+from upclens.data.eventimages import image_axes, set_images
+from upclens.errors import ParameterError
+from upclens.ladder.events import LEARNERS, SIZES, image_preprocess, read_bound
+
+
+def test_images_count_every_event_in_its_pixel() -> None:
+    rng = np.random.default_rng(0)
+    n = 500
+    pt = 0.29 * np.sqrt(rng.random(n))
+    phi = rng.uniform(-math.pi, math.pi, n)
+    dphi = rng.uniform(-math.pi, math.pi, n)
+    f = np.stack([pt * np.cos(phi), pt * np.sin(phi), dphi, np.zeros(n), np.zeros(n)], axis=1)
+    lab = set_images(f[None], "lab", 8, 0.3)[0]
+    pd = set_images(f[None], "pt_dphi", 8, 0.3)[0]
+    assert lab.sum() == n
+    assert pd.sum() == n
+    ex, ey = image_axes("pt_dphi", 8, 0.3)
+    i, j = np.searchsorted(ey, pt[0]) - 1, np.searchsorted(ex, dphi[0]) - 1
+    assert pd[i, j] >= 1
+    # the pT row sums are the |pT| histogram, the same in both images' radial content
+    assert np.array_equal(pd.sum(axis=1), np.histogram(pt, ey)[0])
+    with pytest.raises(ParameterError, match="image kind"):
+        set_images(f[None], "polar", 8, 0.3)
+
+
+def test_preprocess_follows_the_occupancy() -> None:
+    full = np.ones((3, 1, 4, 4))
+    assert image_preprocess(full) == "log_pixel"
+    full[:, 0, 2, 1] = 0.0
+    assert image_preprocess(full) == "log_global"
+
+
+def test_bound_file(tmp_path: Path) -> None:
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps({"1000": {"beta2": 0.02, "delta_rnp": 0.01}}))
+    assert read_bound(p) == {1000: {"beta2": 0.02, "delta_rnp": 0.01}}
+    p.write_text("[1, 2]")
+    with pytest.raises(ParameterError, match="bound"):
+        read_bound(p)
+    # the table of upclens event-fisher: n_values and a sigma list per column
+    table = {"n_values": [1e4, 1e5], "columns": [
+        {"name": "+ daughter angle", "sigma": {"beta2": [0.1, 0.03]}},
+        {"name": "+ rapidity", "sigma": {"beta2": [0.05, 0.016], "delta_rnp": [0.02, 0.006]}}]}
+    p.write_text(json.dumps(table))
+    assert read_bound(p) == {10000: {"beta2": 0.05, "delta_rnp": 0.02},
+                             100000: {"beta2": 0.016, "delta_rnp": 0.006}}
+    assert read_bound(p, "+ daughter angle")[100000] == {"beta2": 0.03}
+    with pytest.raises(ParameterError, match="bound column"):
+        read_bound(p, "+ nothing")
+
+
+def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    """Three learners at three N, the same test sets; the ratio column from a bound file."""
+    bound = tmp_path / "bound.json"
+    bound.write_text(json.dumps({"100": {"beta2": 0.05, "beta3": 0.05, "delta_rnp": 0.05}}))
+    out = tmp_path / "el"
+    assert main(["event-ladder", "--size", "tiny", "--out", str(out), "--quiet",
+                 "--bound", str(bound)]) == 0
+    summary = json.loads((out / "event_ladder.json").read_text())
+    entries = summary["entries"]
+    assert len(entries) == len(SIZES["tiny"].counts) * len(LEARNERS)
+    for e in entries:
+        for t in ("beta2", "beta3", "delta_rnp"):
+            # tiny training: nowhere near the bound, but bounded by the prior's range (0.3)
+            assert 0.0 < e[f"rmse_{t}"] < 0.3
+        assert (e["ratio_beta2"] is None) == (e["n_events"] != 100)
+        if e["learner"] == "eventset":  # the posterior's coverage is measured (8 test sets)
+            assert len(e["tarp_ecp"]) == 3
+            assert set(e["interval_coverage"]) == {"beta2", "beta3", "delta_rnp"}
+    assert (out / "event_ladder.png").stat().st_size > 0
+    assert "resnet_pt_dphi" in capsys.readouterr().out
+    assert main(["event-ladder", "--size", "tiny", "--out", str(out), "--counts", "5000"]) == 2

@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "what q_z, finite statistics and binning do to v3"),
     "ladder": ("upclens.ladder.commands",
                "realism ladder: the network and the Cramer-Rao bound row by row"),
+    "event-ladder": ("upclens.ladder.commands",
+                     "event-set network against the ResNet on histograms of the same events"),
+    "compare": ("upclens.published.commands",
+                "the model against every published number it can predict"),
 }
 
 

@@ -135,7 +135,7 @@ class EventSampler:
             raise ParameterError("b_weight", "callable", "gives no |b| with non-zero weight")
         keep = np.flatnonzero(ref > B_PROBABILITY_FLOOR * ref.max())
         self._b_cells = b[keep[0]:keep[-1] + 1]
-        self._b_geo = geo[keep[0]:keep[-1] + 1]
+        self._b_geo = _round32(geo[keep[0]:keep[-1] + 1])
         self._b_step = float(b[1] - b[0])
         b_lo = max(self._b_cells[0] - 0.5 * self._b_step, 1e-3)
         b_hi = self._b_cells[-1] + 0.5 * self._b_step
@@ -161,9 +161,12 @@ class EventSampler:
                 total = float(np.real(np.trace(sq)).sum() * step2)
                 yields[e, k] = total
                 tab[e, k] = _pack(sq / total, m / math.sqrt(total), nc).T
-        self._tab = tab.reshape(n_e * n_b, n_pix, -1)
-        self._log_yield = np.log(yields)
-        self._log_yield -= self._log_yield.max()
+        # Rounded to single precision (the tables are accurate to ~3e-4): the last bits of the
+        # BLAS products depend on memory alignment, and events must not, so that every process
+        # that builds this sampler draws the same events from the same seed.
+        self._tab = _round32(tab.reshape(n_e * n_b, n_pix, -1))
+        log_yield = np.log(yields)
+        self._log_yield = _round32(log_yield - log_yield.max())
         t_hat = _trace_s(self._tab, nc) * step2
         cdf = np.cumsum(t_hat, axis=-1)
         cdf /= cdf[..., -1:]
@@ -390,6 +393,11 @@ def _psd_covariance(m: np.ndarray, sq: np.ndarray) -> np.ndarray:
     fixed = np.where(hi < 0, 0.0, fixed)
     fixed = 0.5 * (fixed + np.conj(np.swapaxes(fixed, 0, 1)))
     return outer + fixed
+
+
+def _round32(a: np.ndarray) -> np.ndarray:
+    """``a`` rounded to single precision, kept in double."""
+    return np.asarray(a, dtype=np.float32).astype(np.float64)
 
 
 def _pack(s: np.ndarray, m: np.ndarray, nc: int) -> np.ndarray:

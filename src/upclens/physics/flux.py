@@ -5,6 +5,11 @@ Point-charge form (STARlight beam.cpp):
 in GeV^-1 fm^-2.  Inside the emitter (d < R_e) the field is that of the enclosed charge of a
 uniform sphere, n -> n * q(d)^2 with q(d) = 1 - (1 - d^2/R_e^2)^(3/2): a regulator that only
 matters for b < R_1 + R_2, where hadronic interactions remove the event anyway.
+
+A production source's amplitude carries the square root of the photons per unit *rapidity* of the
+produced meson, omega n(omega, d) (dimensionless per fm^2), not of n itself: dN/dy = omega dN/domega
+(``rapidity_flux``, the one source weight of the package).  At y = 0 both sources share omega and
+the factor cancels from normalised images; at y != 0 it sets the relative weight of the sources.
 """
 
 from __future__ import annotations
@@ -30,15 +35,22 @@ def point_charge_flux(omega: float, d: np.ndarray, gamma: float, Z: int,
     return n
 
 
+def rapidity_flux(omega: float, d: np.ndarray, gamma: float, Z: int,
+                  r_emitter: float) -> np.ndarray:
+    """Photons per unit rapidity and area, omega n(omega, d) (fm^-2), at distance d (fm)."""
+    return omega * point_charge_flux(omega, d, gamma, Z, r_emitter)
+
+
 def field_components(x: np.ndarray, y: np.ndarray, emitter: tuple[float, float], omega: float,
                      gamma: float, Z: int, r_emitter: float, *, pointwise: bool,
                      polarization: str) -> np.ndarray:
     """Photon field over a target grid, shape (ncomp, len(y), len(x)).
 
     The emitter sits at ``emitter`` = (ex, ey) fm in the target's local frame.  Vector form:
-    E = sqrt(n) (r - r_e)/|r - r_e| (components x, y).  Scalar form: the component along the
-    emitter-to-target direction, sqrt(n); both with the sign fixed by that geometry, which is the
-    one source of the relative minus sign between the two production sources.
+    E = sqrt(omega n) (r - r_e)/|r - r_e| (components x, y).  Scalar form: the component along the
+    emitter-to-target direction, sqrt(omega n); both with the sign fixed by that geometry, which is
+    the one source of the relative minus sign between the two production sources.  The magnitude
+    is sqrt(omega n(omega, d)) (``rapidity_flux``), so the field is in fm^-1.
     With ``pointwise=False`` the magnitude is the flux at the target centre (uniform flux).
     """
     ex, ey = emitter
@@ -47,10 +59,10 @@ def field_components(x: np.ndarray, y: np.ndarray, emitter: tuple[float, float],
     d = np.hypot(dx, dy)
     d0 = math.hypot(ex, ey)
     if pointwise:
-        mag = np.sqrt(point_charge_flux(omega, d, gamma, Z, r_emitter))
+        mag = np.sqrt(rapidity_flux(omega, d, gamma, Z, r_emitter))
     else:
-        mag = np.full(d.shape, math.sqrt(point_charge_flux(omega, np.array([d0]), gamma, Z,
-                                                           r_emitter)[0]))
+        mag = np.full(d.shape, math.sqrt(rapidity_flux(omega, np.array([d0]), gamma, Z,
+                                                       r_emitter)[0]))
     if polarization == "scalar":
         return mag[None]
     if pointwise:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -31,6 +31,7 @@ from upclens.physics.closed_form import closed_form_intensity
 from upclens.physics.constants import HBARC
 from upclens.physics.impact import ImpactParameterDistribution
 from upclens.physics.kinematics import TargetKinematics, lorentz_gamma, sigma_nn_inelastic_fm2
+from upclens.physics.mesons import meson as get_meson
 from upclens.physics.nucleus import Nucleus, density_profile
 from upclens.physics.numerics import Numerics
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
@@ -104,8 +105,9 @@ class DoubleSlit:
 
     def __init__(self, nucleus: Nucleus, collision: Collision | None = None,
                  switches: ModelSwitches | None = None, grid: ImageGrid | None = None,
-                 numerics: Numerics | None = None) -> None:
+                 numerics: Numerics | None = None, meson: str = "jpsi") -> None:
         self.nucleus = nucleus
+        self.meson = get_meson(meson)
         self.collision = collision or Collision()
         self.switches = switches or ModelSwitches()
         self.grid = grid or ImageGrid()
@@ -114,11 +116,11 @@ class DoubleSlit:
         col = self.collision
         self.gamma = lorentz_gamma(col.sqrt_snn)
         # Target 1 moves along +z and is hit by the photon of nucleus 2 (moving along -z): for a
-        # J/psi at rapidity y that photon has omega = (M/2) exp(-y); target 2 sees exp(+y).
+        # meson at rapidity y that photon has omega = (M/2) exp(-y); target 2 sees exp(+y).
         self.kin1 = TargetKinematics.build(col.sqrt_snn, col.rapidity, -1,
-                                           self.switches.sigma_vn_scale)
+                                           self.switches.sigma_vn_scale, self.meson)
         self.kin2 = TargetKinematics.build(col.sqrt_snn, col.rapidity, +1,
-                                           self.switches.sigma_vn_scale)
+                                           self.switches.sigma_vn_scale, self.meson)
         self._amps: dict[tuple[int, int], TargetAmplitude] = {}
         self._bdist: ImpactParameterDistribution | None = None
 
@@ -165,8 +167,10 @@ class DoubleSlit:
 
     # -- exact orientation average -----------------------------------------------------------
     def _ensemble(self, amp: TargetAmplitude, gamma_x: np.ndarray, weights: np.ndarray,
-                  emitter: tuple[float, float], mirror: bool) -> tuple[np.ndarray, np.ndarray]:
-        """<G_c> and <|G_c|^2> over the quadrature nodes, each (ncomp, Np, Np)."""
+                  emitter: tuple[float, float], mirror: bool,
+                  matrix: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """<G_c> (ncomp, Np, Np) and <|G_c|^2> (ncomp, Np, Np) over the quadrature nodes; with
+        ``matrix`` the second moment keeps the cross terms, <G_i G_j*> (ncomp, ncomp, Np, Np)."""
         fld = amp.field(emitter)
         mean = 0.0
         square = 0.0
@@ -175,32 +179,47 @@ class DoubleSlit:
             g = amp.amplitudes(gamma_x[i0:i0 + batch], fld)
             w = weights[i0:i0 + batch, None, None, None]
             mean = mean + np.sum(w * g, axis=0)
-            square = square + np.sum(w * (g.real**2 + g.imag**2), axis=0)
+            if matrix:
+                square = square + _weighted_outer(weights[i0:i0 + batch], g)
+            else:
+                square = square + np.sum(w * (g.real**2 + g.imag**2), axis=0)
         if mirror:
-            parity = np.array([1.0, -1.0])[: fld.shape[0], None, None]
-            mean = 0.5 * (mean + parity * mean[:, ::-1, :])
-            square = 0.5 * (square + square[:, ::-1, :])
+            # Reflection y -> -y of every node: G_c(px, py) -> parity_c G_c(px, -py), with the
+            # emitter on the x axis (x component even, y component odd).
+            parity = np.array([1.0, -1.0])[: fld.shape[0]]
+            mean = 0.5 * (mean + parity[:, None, None] * mean[:, ::-1, :])
+            if matrix:
+                pp = np.outer(parity, parity)[:, :, None, None]
+                square = 0.5 * (square + pp * square[:, :, ::-1, :])
+            else:
+                square = 0.5 * (square + square[:, ::-1, :])
         return mean, square
 
     def _moments_over_b(self, amp1: TargetAmplitude, amp2: TargetAmplitude,
                         gammas: tuple[np.ndarray, np.ndarray], weights: np.ndarray,
-                        mirror: bool, b_values: np.ndarray
-                        ) -> Callable[[float], np.ndarray]:
+                        mirror: bool, b_values: np.ndarray, matrix: bool = False,
+                        angle: float | None = None) -> Callable[[float], np.ndarray]:
         """A function |b| -> orientation moments (<G_1>, <|G_1|^2>, <G_2>, <|G_2|^2>) along
-        ``collision.b_angle`` for the |b| of ``b_values``: array (4, ncomp, Np, Np), complex.
+        ``angle`` (default ``collision.b_angle``) for the |b| of ``b_values``: array
+        (4, ncomp, Np, Np), complex; with ``matrix`` the flat stack
+        (<G_1> (ncomp), <G_1i G_1j*> (ncomp^2), <G_2>, <G_2i G_2j*>) along axis 0.
 
         With more |b| nodes than ``numerics.n_b_moments`` the moments are computed at that many
         Chebyshev-Lobatto nodes in 1/b spanning the nodes and interpolated (barycentric): the
         emitter's field, hence each moment, is analytic in 1/b wherever the nucleus has weight,
         while the phase exp(i p.b), which oscillates in b, is applied exactly by the caller.
         """
-        angle = self.collision.b_angle
+        angle = self.collision.b_angle if angle is None else angle
 
         def at(b: float) -> np.ndarray:
             emitter = (-b * math.cos(angle), -b * math.sin(angle))
-            m1, s1 = self._ensemble(amp1, gammas[0], weights, emitter, mirror)
+            m1, s1 = self._ensemble(amp1, gammas[0], weights, emitter, mirror, matrix)
             m2, s2 = (m1, s1) if amp2 is amp1 else self._ensemble(amp2, gammas[1], weights,
-                                                                  emitter, mirror)
+                                                                  emitter, mirror, matrix)
+            if matrix:
+                nc = m1.shape[0]
+                return np.concatenate([m1, s1.reshape(nc * nc, *s1.shape[2:]), m2,
+                                       s2.reshape(nc * nc, *s2.shape[2:])])
             return np.stack([m1, s1, m2, s2])
 
         n_mom = self.numerics.n_b_moments
@@ -238,10 +257,61 @@ class DoubleSlit:
             total = total + wb * np.sum(s1.real + s2.real + cross, axis=0)
         return total
 
+    def exact_density_matrix(self, extended: bool = False) -> np.ndarray:
+        """Unnormalised spin density matrix rho_ij(p) = <A_i(p) A_j*(p)> of the produced meson,
+        i, j over the lab field components (x, y), infinite-orientation average: shape
+        (ncomp, ncomp, Np, Np) complex, Hermitian in (i, j), trace = ``exact_intensity``.
+
+        A_i = G_1i h + G_2i h*, h = exp(i p.b / 2 hbar c), and the orientations are independent:
+            rho_ij = <G_1i G_1j*> + <G_2i G_2j*> + <G_1i> <G_2j>* e + <G_2i> <G_1j>* e*,
+        e = exp(i p.b / hbar c), with G_2 = SECOND_SOURCE_SIGN conj(G_1') (so that
+        <G_2i G_2j*> = conj(<G_1i' G_1j'*>)).
+        """
+        angle = self.collision.b_angle
+        mirror = angle == 0.0
+        nodes, weights = orientation_quadrature(
+            self.numerics, z_symmetric=not self.switches.coherence_phase, mirror=mirror)
+        amp1 = self.amplitude(1, extended)
+        amp2 = self.amplitude(2, extended)
+        gamma1 = amp1.profiles(nodes)
+        gamma2 = gamma1 if amp2 is amp1 else amp2.profiles(nodes)
+        p = amp1.p_axis
+        b_values, b_weights = self._b_nodes()
+        moments_at = self._moments_over_b(amp1, amp2, (gamma1, gamma2), weights, mirror,
+                                          b_values, matrix=True)
+        nc = amp1.n_components
+        total = 0.0
+        for b, wb in zip(b_values, b_weights, strict=True):
+            bx, by = b * math.cos(angle), b * math.sin(angle)
+            phase = np.exp(1j * (p[None, :] * bx + p[:, None] * by) / HBARC)
+            total = total + wb * density_from_moments(moments_at(float(b)), nc, phase)
+        return total
+
+    def sampled_density_matrix(self, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+        """Unnormalised mean of A_i A_j* over ``n_pairs`` independent orientation pairs, drawn
+        exactly as in ``sampled_intensity`` (same generator, same draws: the trace equals
+        ``sampled_intensity`` with an identically seeded generator).  Shape
+        (ncomp, ncomp, Np, Np) complex."""
+        total = 0.0
+        for wb, a in self._sampled_pairs(n_pairs, rng):
+            total = total + np.einsum("n,nixy,njxy->ijxy", wb, a, np.conj(a), optimize=True)
+        return total / n_pairs
+
     # -- finite samples -------------------------------------------------------------------------
     def sampled_intensity(self, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
         """Unnormalised mean of |A~|^2 over ``n_pairs`` independent orientation pairs (each pair
         with its own b when |b| or its direction is random)."""
+        p = self.amplitude(1).p_axis
+        total = np.zeros((p.size, p.size))
+        for wb, a in self._sampled_pairs(n_pairs, rng):
+            inten = np.sum(a.real**2 + a.imag**2, axis=1)
+            total += np.tensordot(wb, inten, axes=1)
+        return total / n_pairs
+
+    def _sampled_pairs(self, n_pairs: int, rng: np.random.Generator
+                       ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Blocks of (weights (n,), amplitudes A~ (n, ncomp, Np, Np)) of ``n_pairs`` independent
+        orientation pairs, each with its own |b| (and direction) when these are random."""
         col = self.collision
         nh1 = isotropic_axes(rng, n_pairs)
         nh2 = isotropic_axes(rng, n_pairs)
@@ -261,7 +331,6 @@ class DoubleSlit:
         if shared:
             f1 = amp1.field((-bx[0], -by[0]))
             f2 = f1 if amp2 is amp1 else amp2.field((-bx[0], -by[0]))
-        total = np.zeros((p.size, p.size))
         for i0 in range(0, n_pairs, self.numerics.batch):
             sl = slice(i0, i0 + self.numerics.batch)
             if not shared:
@@ -272,10 +341,7 @@ class DoubleSlit:
             g2 = SECOND_SOURCE_SIGN * np.conj(amp2.amplitudes(amp2.profiles(nh2[sl]), f2))
             half = np.exp(0.5j * (p[None, None, :] * bx[sl, None, None]
                                   + p[None, :, None] * by[sl, None, None]) / HBARC)[:, None]
-            a = g1 * half + g2 * np.conj(half)
-            inten = np.sum(a.real**2 + a.imag**2, axis=1)
-            total += np.tensordot(wb[sl], inten, axes=1)
-        return total / n_pairs
+            yield wb[sl], g1 * half + g2 * np.conj(half)
 
     # -- closed form ----------------------------------------------------------------------------
     @property
@@ -352,6 +418,7 @@ class DoubleSlit:
             "switches": _flat_fields(self.switches),
             "grid": _flat_fields(self.grid),
             "numerics": _flat_fields(self.numerics),
+            "meson": self.meson.name,
             "orientations": "exact" if orientations is None else int(orientations),
             "seed": seed,
             "derived": {
@@ -362,6 +429,32 @@ class DoubleSlit:
                 "sigma_vn_fm2": self.kin1.sigma_vn, "qz_per_fm": self.kin1.qz,
             },
         }
+
+
+def _weighted_outer(weights: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """sum_n w_n g_ni g_nj* for amplitudes g (N, ncomp, Np, Np): (ncomp, ncomp, Np, Np)."""
+    nc = g.shape[1]
+    out = np.empty((nc, nc, *g.shape[2:]), dtype=complex)
+    for i in range(nc):
+        gi = g[:, i]
+        out[i, i] = np.tensordot(weights, gi.real**2 + gi.imag**2, axes=1)
+        for j in range(i + 1, nc):
+            out[i, j] = np.tensordot(weights, gi * np.conj(g[:, j]), axes=1)
+            out[j, i] = np.conj(out[i, j])
+    return out
+
+
+def density_from_moments(moments: np.ndarray, ncomp: int, phase: np.ndarray) -> np.ndarray:
+    """rho_ij(p) from the flat moment stack of ``DoubleSlit._moments_over_b(matrix=True)`` at
+    one |b| and the phase e = exp(i p.b / hbar c): shape (ncomp, ncomp, Np, Np) complex."""
+    nc = ncomp
+    m1 = moments[:nc]
+    s1 = moments[nc:nc + nc * nc].reshape(nc, nc, *moments.shape[1:])
+    m2 = moments[nc + nc * nc:2 * nc + nc * nc]
+    s2 = moments[2 * nc + nc * nc:].reshape(nc, nc, *moments.shape[1:])
+    mean2 = SECOND_SOURCE_SIGN * np.conj(m2)
+    cross = m1[:, None] * np.conj(mean2)[None, :] * phase
+    return s1 + np.conj(s2) + cross + np.conj(np.swapaxes(cross, 0, 1))
 
 
 def _flat_fields(settings: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "upclens.physics.commands",
     "upclens.pipeline",
     "upclens.data.commands",
+    "upclens.data.eventcommands",
     "upclens.information.commands",
     "upclens.learn.commands",
     "upclens.explain.commands",

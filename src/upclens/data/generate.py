@@ -3,13 +3,15 @@ by the parent alone, resumable after any interruption.
 
 The work unit is one chunk of ``run.chunk_size`` consecutive items; item k depends only on
 (config, seed, k), so the images are bit-identical for any number of workers, any scheduler
-and any completion order.
+and any completion order.  :func:`run_chunks` runs any such chunk function (event files use it
+too): ``work(cfg, seed, chunk, start, stop)`` must be a picklable module-level function whose
+result's first element is the chunk index.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -27,19 +29,20 @@ from upclens.io import check_writable
 
 Task = tuple[int, int, int]  # (chunk, first item, end item)
 Result = tuple[int, np.ndarray, np.ndarray]
+Work = Callable[..., Any]  # work(cfg, seed, chunk, start, stop) -> (chunk, ...)
 
 
 def _tasks(n: int, chunk_size: int, todo: list[int]) -> list[Task]:
     return [(c, c * chunk_size, min(n, (c + 1) * chunk_size)) for c in todo]
 
 
-def _serial(cfg: DatasetConfig, seed: int, tasks: list[Task]) -> Iterator[Result]:
+def _serial(work: Work, cfg: Any, seed: int, tasks: list[Task]) -> Iterator[Any]:
     for c, start, stop in tasks:
-        yield simulate_chunk(cfg, seed, c, start, stop)
+        yield work(cfg, seed, c, start, stop)
 
 
-def _processes(cfg: DatasetConfig, seed: int, tasks: list[Task], workers: int
-               ) -> Iterator[Result]:
+def _processes(work: Work, cfg: Any, seed: int, tasks: list[Task], workers: int
+               ) -> Iterator[Any]:
     """Local worker processes (spawned, one BLAS thread each), at most 2 chunks per worker in
     flight so that memory stays bounded for any n."""
     import multiprocessing
@@ -47,11 +50,11 @@ def _processes(cfg: DatasetConfig, seed: int, tasks: list[Task], workers: int
     queue = list(reversed(tasks))
     with single_thread_environment(), ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        running: set[Future[Result]] = set()
+        running: set[Future[Any]] = set()
         try:
             while queue or running:
                 while queue and len(running) < 2 * workers:
-                    running.add(pool.submit(simulate_chunk, cfg, seed, *queue.pop()))
+                    running.add(pool.submit(work, cfg, seed, *queue.pop()))
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     yield fut.result()
@@ -60,8 +63,8 @@ def _processes(cfg: DatasetConfig, seed: int, tasks: list[Task], workers: int
                 fut.cancel()
 
 
-def _dask(cfg: DatasetConfig, seed: int, tasks: list[Task], workers: int,
-          address: str | None) -> Iterator[Result]:
+def _dask(work: Work, cfg: Any, seed: int, tasks: list[Task], workers: int,
+          address: str | None) -> Iterator[Any]:
     """A Dask cluster: an existing one at ``address``, or a local one with ``workers``."""
     from distributed import Client, LocalCluster, as_completed
 
@@ -84,14 +87,12 @@ def _dask(cfg: DatasetConfig, seed: int, tasks: list[Task], workers: int,
             pending = as_completed()
             cfg_future = client.scatter(cfg, broadcast=True)
             for _ in range(min(len(queue), 2 * n_slots)):
-                pending.add(client.submit(simulate_chunk, cfg_future, seed, *queue.pop(),
-                                          pure=False))
+                pending.add(client.submit(work, cfg_future, seed, *queue.pop(), pure=False))
             for fut in pending:
                 result = fut.result()
                 fut.release()
                 if queue:
-                    pending.add(client.submit(simulate_chunk, cfg_future, seed, *queue.pop(),
-                                              pure=False))
+                    pending.add(client.submit(work, cfg_future, seed, *queue.pop(), pure=False))
                 yield result
     finally:
         if cluster is not None:
@@ -129,6 +130,33 @@ def _check_scheduler(scheduler: str) -> None:
                              "must be 'processes', 'dask' or a Dask address tcp://HOST:PORT")
 
 
+def check_run(n: object, seed: object, workers: object, scheduler: str
+              ) -> tuple[int, int, int, str]:
+    """(n, seed, workers, scheduler) checked: n in [1, 1e9], seed in [0, 2^63 - 1], workers in
+    [0, 4096] (0: one per core), a known scheduler."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise ParameterError("n", n, "must be an integer in [1, 1e9]")
+    check_range("n", n, 1, 1e9)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ParameterError("seed", seed, "must be an integer in [0, 2^63 - 1]")
+    check_range("seed", seed, 0, 2**63 - 1)
+    n_workers = int(check_range("workers", workers, 0, 4096)) or (os.cpu_count() or 1)  # type: ignore[arg-type]
+    _check_scheduler(scheduler)
+    return int(n), int(seed), n_workers, scheduler
+
+
+def run_chunks(work: Work, cfg: Any, seed: int, tasks: list[Task], workers: int,
+               scheduler: str) -> Iterator[Any]:
+    """The results of ``work`` on every task, in completion order: in this process (no tasks,
+    or one 'processes' worker), on local processes, or on a Dask cluster ('dask': a local one
+    of ``workers``; 'tcp://HOST:PORT': a running one)."""
+    if not tasks or (scheduler == "processes" and workers == 1):
+        return _serial(work, cfg, seed, tasks)
+    if scheduler == "processes":
+        return _processes(work, cfg, seed, tasks, min(workers, max(len(tasks), 1)))
+    return _dask(work, cfg, seed, tasks, workers, None if scheduler == "dask" else scheduler)
+
+
 def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLike[str], *,
                      workers: int | None = None, scheduler: str | None = None,
                      progress: bool = True) -> Path:
@@ -144,18 +172,9 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
 
     from upclens.data.engine import engine_settings
 
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise ParameterError("n", n, "must be an integer in [1, 1e9]")
-    check_range("n", n, 1, 1e9)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ParameterError("seed", seed, "must be an integer in [0, 2^63 - 1]")
-    check_range("seed", seed, 0, 2**63 - 1)
-    n, seed = int(n), int(seed)
-    workers = cfg.run.workers if workers is None else workers
-    check_range("workers", workers, 0, 4096)
-    workers = int(workers) or (os.cpu_count() or 1)
-    scheduler = scheduler or cfg.run.scheduler
-    _check_scheduler(scheduler)
+    n, seed, workers, scheduler = check_run(
+        n, seed, cfg.run.workers if workers is None else workers,
+        scheduler or cfg.run.scheduler)
     out = check_writable(out)
     cs = cfg.run.chunk_size
     n_chunks = -(-n // cs)
@@ -171,13 +190,7 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
         n_done = sum(min(n, (c + 1) * cs) - c * cs for c in done)
         bar = tqdm(total=n, initial=n_done, unit="img", desc=out.name, disable=not progress,
                    smoothing=0.05, dynamic_ncols=True)
-        if not tasks or (scheduler == "processes" and workers == 1):
-            results = _serial(cfg, seed, tasks)
-        elif scheduler == "processes":
-            results = _processes(cfg, seed, tasks, min(workers, max(len(tasks), 1)))
-        else:
-            results = _dask(cfg, seed, tasks, workers,
-                            None if scheduler == "dask" else scheduler)
+        results = run_chunks(simulate_chunk, cfg, seed, tasks, workers, scheduler)
         try:
             for c, images, labels in results:
                 staging.write(c, images, labels)

@@ -93,3 +93,22 @@ def v3_study_figure(result: dict[str, Any], path: str | os.PathLike[str]) -> Non
     ax.legend(fontsize=8)
     ax.set_title("off-centre binning")
     save_figure(fig, str(path))
+
+
+def cos2_figure(panels: dict[str, dict[str, Any]], path: str | os.PathLike[str]) -> None:
+    """One panel per title of ``panels`` ({title: {label: Binned}}): <cos 2 Delta phi> versus
+    pair pT with error bars."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), squeeze=False)
+    for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
+        for k, (label, b) in enumerate(curves.items()):
+            shift = (k - 0.5 * (len(curves) - 1)) * 0.002
+            ax.errorbar(b.centres + shift, b.value, yerr=b.error, fmt="o-", ms=3, lw=1,
+                        capsize=2, label=label)
+        ax.axhline(0.0, color="0.5", lw=0.6)
+        ax.set_xlabel("pair $p_T$ (GeV)")
+        ax.set_ylabel(r"$\langle\cos 2\Delta\phi\rangle$")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, tight=True)

@@ -214,3 +214,42 @@ class LadderResult(StageResult):
     def summaries(self) -> list[LadderRowSummary]:
         """The rows as the report shows them."""
         return [typed_from_dict(LadderRowSummary, r) for r in self.rows]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BinnedCurve:
+    """A quantity per pair-pT bin: edges (GeV), value and its one-standard-deviation error
+    (None in empty bins), events per bin."""
+
+    edges: list[float]
+    value: list[float | None]
+    error: list[float | None]
+    counts: list[float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventSelectionSummary:
+    """The events one selection keeps: selection (words), n_events kept, the share of each
+    measured neutron class, <cos 2 Delta phi> and <cos 4 Delta phi> versus pair pT (all
+    classes) and the normalised pT spectrum (GeV^-1) per neutron class ('any': all)."""
+
+    selection: str
+    n_events: int
+    class_fractions: dict[str, float]
+    cos2: BinnedCurve
+    cos4: BinnedCurve
+    spectra: dict[str, BinnedCurve]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventsResult(StageResult):
+    """Decay events of the study's nucleus at its reference shape: nucleus (name, beta2, beta3,
+    Delta r_np in fm), sqrt_snn (GeV), the meson rapidity range, events generated, and one
+    summary per selection (detector-free, STAR-like)."""
+
+    nucleus: dict[str, Any]
+    sqrt_snn: float
+    rapidity: list[float]
+    n_generated: int
+    selections: list[EventSelectionSummary]
+

@@ -17,6 +17,7 @@ from upclens.errors import UpclensError
 COMMAND_MODULES = (
     "upclens.physics.commands",
     "upclens.pipeline",
+    "upclens.pipeline.isobar",
     "upclens.data.commands",
     "upclens.data.eventcommands",
     "upclens.information.commands",

@@ -19,7 +19,8 @@ two sources exactly, at its own b and y, with weights N_1, N_2 and the phase e =
 only each source's smooth normalised moments are interpolated (linearly in log b and eta, the
 yield log-linearly).
 
-Sampling by rejection: (b, y) from 2 pi b P_noHad w(b) (N_1 + N_2) (tabulated on 0.05 fm cells),
+Sampling by rejection: (b, y) from 2 pi b P_noHad w(b) (N_1 + N_2) (tabulated on |b| cells of
+0.05 fm up to 120 fm and 1 fm beyond, to 6 gamma hbar c / omega of the softest photon),
 then a source (probability N_i / (N_1 + N_2)), a table node from the interpolation weights, a pixel
 from that node's tr S and a uniform point inside it; accepted with probability I / (2 T) <= 1,
 T = tr S_1 + tr S_2 (Cauchy-Schwarz: |<G_1>.<G_2>*| <= T / 2), exact for the interpolated model.
@@ -37,7 +38,7 @@ from scipy.interpolate import BarycentricInterpolator
 
 from upclens.errors import ParameterError, check_range
 from upclens.physics.constants import HBARC
-from upclens.physics.flux import rapidity_flux
+from upclens.physics.flux import point_charge_flux, rapidity_flux
 from upclens.physics.image import SECOND_SOURCE_SIGN, DoubleSlit, orientation_quadrature
 from upclens.physics.kinematics import lorentz_gamma
 from upclens.physics.mesons import meson as get_meson
@@ -46,7 +47,9 @@ from upclens.physics.numerics import Numerics
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
 
 EVENT_P_STEP = 0.0075  # GeV: pixel of the production tables
-N_B_TABLE = 32  # |b| nodes of the tables, uniform in log b
+N_B_TABLE = 32  # least |b| nodes of the tables, uniform in log b
+B_TABLE_LOG_STEP = 0.09  # largest step of the |b| nodes in log b
+B_TAIL_X = 6.0  # |b| reaches B_TAIL_X gamma hbar c / omega of the softest photon
 Y_NODE_STEP = 0.5  # largest spacing of the rapidity nodes
 N_B_CHEBYSHEV = 6  # |b| nodes (Chebyshev in 1/b) at which the moments are computed
 B_PROBABILITY_FLOOR = 1e-7  # |b| cells whose UPC weight is below this fraction of the peak are cut
@@ -119,27 +122,39 @@ class EventSampler:
     # -- set-up --------------------------------------------------------------------------------
     def _b_table(self, sim: DoubleSlit, b_weight: Callable[[np.ndarray], np.ndarray] | None
                  ) -> None:
-        """Geometric |b| weight 2 pi b P_noHad(b) w(b) on 0.05 fm cells, and the table nodes."""
+        """Geometric |b| weight 2 pi b P_noHad(b) w(b) on cells (0.05 fm up to the image
+        engine's 120 fm, 1 fm beyond, where P_noHad = 1, up to 6 gamma hbar c / omega_min, past
+        which the flux of the softest photon has fallen by e^-12), and the table nodes."""
         dist = sim.b_distribution
-        b = dist.b
-        geo = 2.0 * math.pi * b * dist.p_no_hadronic()
+        omega_min = 0.5 * self.meson.mass * math.exp(-max(abs(v) for v in self.rapidity))
+        b_max = B_TAIL_X * sim.gamma * HBARC / omega_min
+        width = np.full(dist.b.size, float(dist.b[1] - dist.b[0]))
+        b, p_nohad = dist.b, dist.p_no_hadronic()
+        if b_max > dist.b[-1] + 1.0:
+            tail = np.arange(dist.b[-1] + width[-1] / 2 + 0.5, b_max, 1.0)
+            b = np.concatenate([b, tail])
+            p_nohad = np.concatenate([p_nohad, np.ones(tail.size)])
+            width = np.concatenate([width, np.ones(tail.size)])
+        geo = 2.0 * math.pi * b * p_nohad
         if b_weight is not None:
             w = np.asarray(b_weight(b), dtype=float)
             if w.shape != b.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
                 raise ParameterError("b_weight", "callable", "must return finite weights >= 0, "
                                      "one per |b|")
             geo = geo * w
-        # The UPC weight including a reference flux, to find where events can come from.
-        ref = geo * dist.flux
+        # The UPC weight with the softest photon's flux, to find where events can come from.
+        ref = geo * width * point_charge_flux(omega_min, b, sim.gamma, sim.nucleus.Z,
+                                              sim.profile.R_p)
         if not np.any(ref > 0):
             raise ParameterError("b_weight", "callable", "gives no |b| with non-zero weight")
-        keep = np.flatnonzero(ref > B_PROBABILITY_FLOOR * ref.max())
-        self._b_cells = b[keep[0]:keep[-1] + 1]
-        self._b_geo = _round32(geo[keep[0]:keep[-1] + 1])
-        self._b_step = float(b[1] - b[0])
-        b_lo = max(self._b_cells[0] - 0.5 * self._b_step, 1e-3)
-        b_hi = self._b_cells[-1] + 0.5 * self._b_step
-        self.b_nodes = np.exp(np.linspace(math.log(b_lo), math.log(b_hi), N_B_TABLE))
+        keep = slice(*np.flatnonzero(ref > B_PROBABILITY_FLOOR * ref.max())[[0, -1]] + [0, 1])
+        self._b_cells = b[keep]
+        self._b_widths = width[keep]
+        self._b_geo = _round32(geo[keep])
+        b_lo = max(self._b_cells[0] - 0.5 * self._b_widths[0], 1e-3)
+        b_hi = self._b_cells[-1] + 0.5 * self._b_widths[-1]
+        n_nodes = max(N_B_TABLE, math.ceil(math.log(b_hi / b_lo) / B_TABLE_LOG_STEP) + 1)
+        self.b_nodes = np.exp(np.linspace(math.log(b_lo), math.log(b_hi), n_nodes))
 
     def _tables(self, sims: list[DoubleSlit]) -> None:
         """Normalised single-source tables per (eta node, b node, pixel) and the yields N."""
@@ -212,7 +227,7 @@ class EventSampler:
         bb, yy = np.meshgrid(self._b_cells, self._y_cells)  # [iy, ib]
         total = sum(np.exp(self._node_weights(bb.ravel(), yy.ravel(), src)[2])
                     for src in (0, 1))
-        dens = np.broadcast_to(self._b_geo, bb.shape).ravel() * total
+        dens = np.broadcast_to(self._b_geo * self._b_widths, bb.shape).ravel() * total
         cdf = np.cumsum(dens)
         self._cell_cdf = cdf / cdf[-1]
 
@@ -247,7 +262,7 @@ class EventSampler:
         cell = np.searchsorted(self._cell_cdf, rng.random(n), side="right")
         cell = np.minimum(cell, self._cell_cdf.size - 1)
         iy, ib = np.divmod(cell, self._b_cells.size)
-        b = self._b_cells[ib] + (rng.random(n) - 0.5) * self._b_step
+        b = self._b_cells[ib] + (rng.random(n) - 0.5) * self._b_widths[ib]
         y = self._y_cells[iy] + (rng.random(n) - 0.5) * self._y_step
         (idx1, w1, ly1), (idx2, w2, ly2) = (self._node_weights(b, y, src) for src in (0, 1))
         second = rng.random(n) * (1.0 + np.exp(ly1 - ly2)) < 1.0  # P(source 2) = N2/(N1+N2)
@@ -323,13 +338,16 @@ class EventSampler:
         b = self._b_cells
         n_pix = self._pix.size
         step = self.grid.step
-        weight = self._b_geo * self._b_step * step**2
+        weight = self._b_geo * self._b_widths * step**2
         total = np.zeros((n_pix, self._nc, self._nc), complex)
         for i0 in range(0, b.size, 16):
             bb = b[i0:i0 + 16]
             s, pm, _ = self._sources(bb, np.full(bb.size, float(y)), None)
+            # exact over the pixel (in p_x) and over the |b| cell (in b), each a sinc
             phase = (np.exp(1j * np.outer(bb, self._cx) / HBARC)
-                     * np.sinc(bb * step / (2 * math.pi * HBARC))[:, None])
+                     * np.sinc(bb * step / (2 * math.pi * HBARC))[:, None]
+                     * np.sinc(np.outer(self._b_widths[i0:i0 + 16], self._cx)
+                               / (2 * math.pi * HBARC)))
             term = pm * phase[:, :, None, None]
             rho = s + term + np.conj(np.swapaxes(term, -1, -2))
             total += np.einsum("n,npij->pij", weight[i0:i0 + 16], rho)

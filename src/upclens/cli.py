@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tspectrum": ("upclens.physics.commands", "coherent d sigma / d|t| of one nucleus"),
     "run": ("upclens.pipeline", "the main job: data, network, information limit, explanation, "
                                 "observables and an HTML report"),
+    "isobar": ("upclens.pipeline.isobar", "Ru+Ru against Zr+Zr as STAR records them: ratios "
+                                          "and systematic effects, with an HTML report"),
     "generate": ("upclens.data.commands", "simulate a labelled image dataset into an HDF5 file"),
     "dataset": ("upclens.data.commands", "inspect, check, split dataset files"),
     "events": ("upclens.data.eventcommands",

@@ -112,3 +112,43 @@ def cos2_figure(panels: dict[str, dict[str, Any]], path: str | os.PathLike[str])
         ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, tight=True)
+
+
+def cos_n_figure(curves: dict[str, dict[int, Any]], path: str | os.PathLike[str]) -> None:
+    """Two panels, <cos 2 Delta phi> and <cos 4 Delta phi> versus pair pT, one curve per label
+    of ``curves`` ({label: {2: Binned, 4: Binned}}), with error bars."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), squeeze=False)
+    for ax, n in zip(axes[0], (2, 4), strict=True):
+        for k, (label, by_n) in enumerate(curves.items()):
+            b = by_n[n]
+            shift = (k - 0.5 * (len(curves) - 1)) * 0.002
+            ax.errorbar(b.centres + shift, b.value, yerr=b.error, fmt="o-", ms=3, lw=1,
+                        capsize=2, label=label)
+        ax.axhline(0.0, color="0.5", lw=0.6)
+        ax.set_xlabel("pair $p_T$ (GeV)")
+        ax.set_ylabel(rf"$\langle\cos {n}\Delta\phi\rangle$")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, str(path), tight=True)
+
+
+def spectra_figure(panels: dict[str, dict[str, Any]], path: str | os.PathLike[str],
+                   ylabel: str = r"$(1/N)\,dN/dp_T$ (GeV$^{-1}$)", log: bool = True) -> None:
+    """One panel per title of ``panels`` ({title: {label: Binned}}): a binned quantity versus
+    pair pT with error bars (log scale by default)."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), squeeze=False)
+    for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
+        for k, (label, b) in enumerate(curves.items()):
+            shift = (k - 0.5 * (len(curves) - 1)) * 0.002
+            ax.errorbar(b.centres + shift, b.value, yerr=b.error, fmt="o-", ms=3, lw=1,
+                        capsize=2, label=label)
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("pair $p_T$ (GeV)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, str(path), tight=True)

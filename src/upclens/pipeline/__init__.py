@@ -66,6 +66,7 @@ def _claim_folder(out: Path, toml_text: str, plan: dict[str, Any]) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``run``."""
+    from upclens.pipeline import isobar
     from upclens.pipeline.plan import PRESETS
 
     p = sub.add_parser("run", help="the main job: data, network, information limit, "
@@ -74,16 +75,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--config", default=None,
                    help="dataset config TOML (default: the shipped seed setting)")
-    p.add_argument("--preset", default="small", choices=sorted(PRESETS),
-                   help="study size: small (default, minutes on 2 cores) or paper (full size)")
+    p.add_argument("--preset", default="small", choices=[*sorted(PRESETS), "isobar"],
+                   help="study size: small (default, minutes on 2 cores) or paper (full size); "
+                        "isobar: the Ru+Ru / Zr+Zr study of `upclens isobar`")
     p.add_argument("--seed", type=int, default=None, help="base seed (default 1)")
     p.add_argument("--n-images", type=int, default=None,
                    help="override the number of images of the preset")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    isobar.add_arguments(p)
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.preset == "isobar":
+        from upclens.pipeline.isobar import run_from_args
+
+        return run_from_args(args)
     metrics = run_study(args.out, args.config, preset=args.preset, seed=args.seed,
                         n_images=args.n_images, progress=not args.quiet)
     for stage, seconds in metrics["timing_s"].items():

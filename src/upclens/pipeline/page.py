@@ -16,6 +16,7 @@ from upclens.io import write_json
 from upclens.pipeline import wording
 from upclens.pipeline.results import (
     EvaluateResult,
+    EventsResult,
     ExplainResult,
     InformationResult,
     LadderResult,
@@ -37,6 +38,11 @@ _CAPTIONS = {
     "alice_tspectrum": "Coherent J/psi dsigma/d|t| of Pb208 at 5.02 TeV against ALICE "
                        "(shape, free normalisation).",
     "ratio_maps": "Physics ratio maps from the simulator (exact orientation averages).",
+    "cos_n_delta_phi": "<cos 2 Delta phi> and <cos 4 Delta phi> of J/psi -> e+e- versus pair "
+                       "pT, detector-free and inside STAR's acceptance with its momentum "
+                       "resolution; error bars: one statistical standard deviation.",
+    "spectra_by_neutron_class": "Normalised pair-pT spectrum (1/N dN/dpT, GeV^-1) per measured "
+                                "forward-neutron class, detector-free (left) and STAR (right).",
 }
 
 
@@ -147,6 +153,10 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
         physics_section(rep.section("Physics check against data"),
                         _typed(results["physics_checks"], PhysicsChecksResult))
         _figures(rep.sections[-1], out, results, "physics_checks", "physics/")
+    if "events" in results:
+        events_section(rep.section("Events a detector records"),
+                       _typed(results["events"], EventsResult))
+        _figures(rep.sections[-1], out, results, "events", "events/")
     if "ladder" in results:
         ladder_section(rep.section("Realism ladder"), _typed(results["ladder"], LadderResult))
         _figures(rep.sections[-1], out, results, "ladder", "ladder/")
@@ -223,6 +233,17 @@ def physics_section(sec: Section, checks: PhysicsChecksResult) -> None:
     alice = checks.alice
     sec.text(f"Pb208 at 5.02 TeV vs ALICE: chi2/ndf = {alice.chi2:.1f}/{alice.ndf} "
              f"(shape only, fitted scale {alice.scale:.3g}).")
+
+
+def events_section(sec: Section, ev: EventsResult) -> None:
+    """The decay events: what was made, the class shares and cos n(Delta phi) per pT bin."""
+    sec.text(f"{ev.n_generated} collisions of {wording.nucleus_words(ev.nucleus)} at "
+             f"sqrt(s_NN) = {ev.sqrt_snn:g} GeV, meson rapidity {wording.range_words(ev.rapidity)},"
+             " each with its own impact parameter, b direction and J/psi polarisation, decayed "
+             "to e+e-; neutron classes drawn from each event's |b| (docs/events.md).  Delta phi: "
+             "the azimuth between the pair pT and p(e+) - p(e-).")
+    sec.table([wording.selection_row(s) for s in ev.selections])
+    sec.table(wording.cos_n_rows(ev.selections))
 
 
 def ladder_section(sec: Section, ladder: LadderResult) -> None:

@@ -31,6 +31,8 @@ class RunPlan:
     with PDA heatmaps.  reference_point: (beta2, beta3, Delta r_np in fm) of the information-limit
     panel.  n_events: J/psi counts of that panel.  ladder: size of the realism ladder run
     after the main study (a size of :func:`upclens.ladder.rows.ladder_size`; None: no ladder).
+    decay_events: collisions of the events stage (decay events of the study's nucleus at the
+    reference point).
     """
 
     name: str
@@ -42,10 +44,12 @@ class RunPlan:
     n_events: tuple[float, ...] = (1e3, 1e4, 1e5, 1e6)
     seed: int = 1
     ladder: str | None = None
+    decay_events: int = 200_000
 
     def __post_init__(self) -> None:
         for name, value, lo, hi in (("n_images", self.n_images, 10, 10**9),
                                     ("explain_images", self.explain_images, 1, 10**6),
+                                    ("decay_events", self.decay_events, 1000, 10**9),
                                     ("seed", self.seed, 0, 2**63 - 1)):
             check_integer(name, value, lo, hi)
         if len(self.fractions) != 3 or abs(sum(self.fractions) - 1.0) > 1e-9 or min(
@@ -61,7 +65,8 @@ class RunPlan:
         return {"name": self.name, "n_images": self.n_images, "fractions": list(self.fractions),
                 "training": dict(self.training), "explain_images": self.explain_images,
                 "reference_point": list(self.reference_point),
-                "n_events": list(self.n_events), "seed": self.seed, "ladder": self.ladder}
+                "n_events": list(self.n_events), "seed": self.seed, "ladder": self.ladder,
+                "decay_events": self.decay_events}
 
 
 PRESETS: dict[str, RunPlan] = {

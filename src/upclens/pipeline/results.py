@@ -214,3 +214,110 @@ class LadderResult(StageResult):
     def summaries(self) -> list[LadderRowSummary]:
         """The rows as the report shows them."""
         return [typed_from_dict(LadderRowSummary, r) for r in self.rows]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BinnedCurve:
+    """A quantity per pair-pT bin: edges (GeV), value and its one-standard-deviation error
+    (None in empty bins), events per bin."""
+
+    edges: list[float]
+    value: list[float | None]
+    error: list[float | None]
+    counts: list[float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventSelectionSummary:
+    """The events one selection keeps: selection (words), n_events kept, the share of each
+    measured neutron class, <cos 2 Delta phi> and <cos 4 Delta phi> versus pair pT (all
+    classes) and the normalised pT spectrum (GeV^-1) per neutron class ('any': all)."""
+
+    selection: str
+    n_events: int
+    class_fractions: dict[str, float]
+    cos2: BinnedCurve
+    cos4: BinnedCurve
+    spectra: dict[str, BinnedCurve]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventsResult(StageResult):
+    """Decay events of the study's nucleus at its reference shape: nucleus (name, beta2, beta3,
+    Delta r_np in fm), sqrt_snn (GeV), the meson rapidity range, events generated, and one
+    summary per selection (detector-free, STAR-like)."""
+
+    nucleus: dict[str, Any]
+    sqrt_snn: float
+    rapidity: list[float]
+    n_generated: int
+    selections: list[EventSelectionSummary]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsobarCurves:
+    """The Ru/Zr comparison in one neutron selection (STAR acceptance): events per species in
+    the model sample (n_model) and in the STAR-sized sample (n_star); the ratio of the
+    normalised pT spectra, <cos 2 Delta phi> of each species, their ratio and (STAR-sized
+    sample) their difference, each versus pair pT with statistical errors."""
+
+    neutron_class: str
+    n_model: dict[str, int]
+    n_star: dict[str, int]
+    spectrum_ratio: BinnedCurve
+    spectrum_ratio_star: BinnedCurve
+    cos2: dict[str, BinnedCurve]
+    cos2_star: dict[str, BinnedCurve]
+    cos2_ratio: BinnedCurve
+    cos2_ratio_star: BinnedCurve
+    cos2_difference_star: BinnedCurve
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsobarRatiosResult(StageResult):
+    """species: the structure of each (preset name, beta2, beta3, Delta r_np in fm, skin
+    type); sqrt_snn (GeV); the J/psi rapidity range; collisions per species (model_events);
+    accepted J/psi per species and neutron selection in the STAR-sized sample (star_counts);
+    one comparison per neutron selection."""
+
+    species: dict[str, dict[str, Any]]
+    sqrt_snn: float
+    rapidity: list[float]
+    model_events: int
+    star_counts: int
+    selections: list[IsobarCurves]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystematicRow:
+    """One systematic effect varied in both species together, in one neutron selection: root
+    mean square over pair pT < 0.2 GeV of the relative shift of the Ru spectrum alone and of
+    the Ru/Zr spectrum ratio, and of the latter in statistical errors of the STAR-sized sample;
+    the absolute shift of Ru's <cos 2 Delta phi> alone and of the Ru - Zr difference (also in
+    statistical errors of the STAR-sized sample), and the
+    shifts of the cos 2 ratio and of Ru's cos 2 in statistical errors of the STAR-sized sample
+    (a relative shift of the cos 2 ratio is not given: <cos 2 Delta phi> crosses zero near
+    0.08 GeV); noise_in_errors: the sampling noise the spectrum-ratio shift would carry were
+    the nominal and varied samples independent (as for sigma_J/psiN), in the same errors."""
+
+    effect: str
+    variation: str
+    neutron_class: str
+    spectrum_alone: float
+    spectrum_ratio: float
+    spectrum_ratio_in_errors: float
+    cos2_alone: float
+    cos2_difference: float
+    cos2_difference_in_errors: float
+    cos2_ratio_in_errors: float
+    cos2_alone_in_errors: float
+    noise_in_errors: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsobarSystematicsResult(StageResult):
+    """rows: one per (effect, neutron selection); star_counts: the STAR-sized sample's
+    accepted J/psi per species and selection that the errors refer to."""
+
+    rows: list[SystematicRow]
+    star_counts: int

@@ -17,7 +17,10 @@ from upclens.pipeline.page import example_images
 from upclens.pipeline.plan import RunPlan
 from upclens.pipeline.results import (
     AliceFit,
+    BinnedCurve,
     EvaluateResult,
+    EventSelectionSummary,
+    EventsResult,
     ExplainResult,
     GenerateResult,
     Headline,
@@ -71,6 +74,8 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
               ObservablesResult),
         Stage("physics_checks", partial(physics_checks, study),
               "model against the ALICE coherent spectrum", PhysicsChecksResult),
+        Stage("events", partial(events, study),
+              "decay events: cos n(Delta phi) and pT spectra per neutron class", EventsResult),
     ]
     if plan.ladder:
         stages.append(Stage("ladder", partial(ladder, study),
@@ -208,6 +213,56 @@ def physics_checks(study: Study, _: Results) -> PhysicsChecksResult:
     folder.mkdir(parents=True, exist_ok=True)
     fit = alice_comparison(folder)
     return PhysicsChecksResult(files=study.pngs(folder), alice=AliceFit(**fit))
+
+
+EVENT_PT_EDGES = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3)
+"""Pair-pT bins (GeV) of the events stage."""
+
+
+def events(study: Study, _: Results) -> EventsResult:
+    """Decay events (J/psi -> e+e-) of the study's nucleus at the reference point and its
+    collision settings (the photon field as a vector, which the daughters' angle needs):
+    <cos 2 Delta phi>, <cos 4 Delta phi> and the pT spectrum per neutron class, detector-free
+    and inside STAR's acceptance with its resolution."""
+    from upclens.data.engine import engine_settings
+    from upclens.observables import eventstudy as es
+    from upclens.observables.figures import cos_n_figure, spectra_figure
+
+    folder = study.out / "events"
+    folder.mkdir(parents=True, exist_ok=True)
+    eng = engine_settings(study.cfg)
+    point = dict(zip(SHAPE, study.plan.reference_point, strict=True))
+    nucleus = eng.nucleus_at(point)
+    y = float(eng.collision.rapidity)
+    production = es.Production(sqrt_snn=eng.collision.sqrt_snn, rapidity=(y, y),
+                               switches=eng.switches)
+    raw = es.simulate(nucleus, study.plan.decay_events, study.plan.seed, production)
+    selections = {"detector-free": es.Selection(),
+                  "STAR acceptance and resolution": es.Selection(detector="star")}
+    summaries, cos_curves, spectra = [], {}, {}
+    for words, selection in selections.items():
+        sample = es.select(raw, selection)
+        obs = es.observables(sample, EVENT_PT_EDGES)
+        per_class = {c: es.observables(sample.of_class(c), EVENT_PT_EDGES).spectrum
+                     for c in ("any", *es.CLASSES) if len(sample.of_class(c)) > 0}
+        cos_curves[words] = {2: obs.cos2, 4: obs.cos4}
+        spectra[words] = per_class
+        summaries.append(EventSelectionSummary(
+            selection=words, n_events=obs.n, class_fractions=es.class_fractions(sample),
+            cos2=_curve(obs.cos2), cos4=_curve(obs.cos4),
+            spectra={c: _curve(b) for c, b in per_class.items()}))
+    cos_n_figure(cos_curves, folder / "cos_n_delta_phi.png")
+    spectra_figure(spectra, folder / "spectra_by_neutron_class.png")
+    return EventsResult(files=study.pngs(folder),
+                        nucleus={"name": nucleus.name, **point}, sqrt_snn=production.sqrt_snn,
+                        rapidity=list(production.rapidity), n_generated=len(raw),
+                        selections=summaries)
+
+
+def _curve(b: Any) -> BinnedCurve:
+    from upclens.observables.eventstudy import binned_dict
+
+    return BinnedCurve(**binned_dict(b))
 
 
 def ladder(study: Study, _: Results) -> LadderResult:

@@ -16,6 +16,7 @@ from typing import Any
 from upclens.pipeline.results import (
     AliceFit,
     EvaluateResult,
+    EventSelectionSummary,
     Headline,
     LadderRowSummary,
     RegionShare,
@@ -231,3 +232,38 @@ def ladder_row(r: LadderRowSummary) -> dict[str, Any]:
             "sigma_CRB Delta r_np (fm)": r.sigma_crb_delta_rnp,
             "RMSE / sigma_CRB, Delta r_np": r.ratio_delta_rnp,
             "skin accuracy (fraction)": r.skin_accuracy}
+
+
+def nucleus_words(nucleus: Mapping[str, Any]) -> str:
+    """'Zr96 with beta2 = 0.15, beta3 = 0.15, Delta r_np = 0.1 fm'."""
+    shape = {k: v for k, v in nucleus.items() if k != "name"}
+    return f"{nucleus['name']} with {point_words(shape)}"
+
+
+def range_words(bounds: list[float]) -> str:
+    """'y = 0' for one value, '-1 < y < 1' for a range."""
+    lo, hi = bounds
+    return f"y = {lo:g}" if lo == hi else f"{lo:g} < y < {hi:g}"
+
+
+def selection_row(s: EventSelectionSummary) -> dict[str, Any]:
+    """Events one selection keeps and their neutron classes."""
+    row: dict[str, Any] = {"selection": s.selection, "events kept": s.n_events}
+    for c, share in s.class_fractions.items():
+        row[f"share in class {c} (fraction)"] = share
+    return row
+
+
+def cos_n_rows(selections: list[EventSelectionSummary]) -> list[dict[str, Any]]:
+    """One row per pair-pT bin: <cos 2 Delta phi> and <cos 4 Delta phi> with their errors
+    for each selection (dimensionless)."""
+    edges = selections[0].cos2.edges
+    rows = []
+    for k in range(len(edges) - 1):
+        row: dict[str, Any] = {"pair pT bin (GeV)": f"{edges[k]:g} - {edges[k + 1]:g}"}
+        for s in selections:
+            for n, curve in ((2, s.cos2), (4, s.cos4)):
+                row[f"<cos {n} Delta phi>, {s.selection}"] = curve.value[k]
+                row[f"its error, cos {n}, {s.selection}"] = curve.error[k]
+        rows.append(row)
+    return rows

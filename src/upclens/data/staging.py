@@ -141,7 +141,7 @@ class Staging:
 
     def read(self, c: int) -> tuple[int, np.ndarray, np.ndarray]:
         """Chunk ``c`` as (c, images, labels), checked against its checksum."""
-        with np.load(self.chunk_path(c), allow_pickle=False) as data:
+        with open(self.chunk_path(c), "rb") as fh, np.load(fh, allow_pickle=False) as data:
             images, labels, sha = data["images"], data["labels"], str(data["sha256"])
         if chunk_checksum(images, labels) != sha:
             raise UpclensError(f"{self.chunk_path(c)} fails its checksum")

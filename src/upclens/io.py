@@ -241,3 +241,33 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def read_npz(path: str | os.PathLike[str], name: str, required: tuple[str, ...],
+             optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The arrays ``required`` (and those of ``optional`` present) of an .npz file someone
+    brought, read without unpickling; any file that is not such an archive is refused with one
+    line naming ``name``, the path and what is missing."""
+    import zipfile
+
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(name, str(path), "must be an existing .npz file")
+    try:
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise ParameterError(name, str(path), "must be an .npz archive (it is a "
+                                     "single .npy array)")
+            missing = [k for k in required if k not in data.files]
+            if missing:
+                raise ParameterError(name, str(path), f"lacks {', '.join(missing)} (an .npz "
+                                     f"with {', '.join(required)} is needed)")
+            return {k: data[k] for k in (*required, *optional) if k in data.files}
+    except ParameterError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        why = ("holds pickled objects, which upclens does not load" if "pickle" in str(exc)
+               else f"is not a readable .npz archive ({type(exc).__name__})")
+        raise ParameterError(name, str(path), why) from None

@@ -19,7 +19,7 @@ import numpy as np
 from upclens.errors import ParameterError
 from upclens.explain.attribution import rank_correlation
 from upclens.explain.regions import REGIONS, Regions, region_masks
-from upclens.io import atomic_path, check_writable, write_json
+from upclens.io import atomic_path, check_writable, read_npz, write_json
 
 # ratio map of ratio_maps.npz -> the property it isolates
 RATIO_KEYS = {"skin": "ratio_skin_over_no_skin", "deformation": "ratio_deformed_over_sphere"}
@@ -110,13 +110,7 @@ def sensitivity_agreement(mean_abs: dict[str, np.ndarray], ratio_npz: str | os.P
     skin where the skin changes the image correlates more with ``skin`` for the skin and
     Delta r_np tasks, and more with ``deformation`` for beta2 and beta3.
     """
-    with np.load(ratio_npz) as data:
-        maps = {name: np.abs(np.log(np.clip(data[key], 1e-300, None)))
-                for name, key in RATIO_KEYS.items()}
-        grid = data["px"]
-    if px is not None and (len(px) != len(grid) or not np.allclose(px, grid)):
-        raise ParameterError("ratio maps", str(ratio_npz),
-                             "must be on the grid of the explained images (same px, py)")
+    maps = load_ratio_maps(ratio_npz, px)
     out = {}
     for task, heat in mean_abs.items():
         if np.shape(heat) != next(iter(maps.values())).shape:
@@ -124,3 +118,21 @@ def sensitivity_agreement(mean_abs: dict[str, np.ndarray], ratio_npz: str | os.P
                                  f"must have the heatmaps' shape {np.shape(heat)}")
         out[task] = {name: rank_correlation(heat, m) for name, m in maps.items()}
     return out
+
+
+def load_ratio_maps(ratio_npz: str | os.PathLike[str], px: np.ndarray | None = None
+                    ) -> dict[str, np.ndarray]:
+    """|ln ratio| of each map of ``ratio_npz`` (name -> (ny, nx)), checked: the keys that
+    :func:`ratio_maps` writes, 2-d maps of one shape, on the grid ``px`` when given."""
+    data = read_npz(ratio_npz, "ratio maps", (*RATIO_KEYS.values(), "px"))
+    grid = data["px"]
+    shapes = {np.shape(data[key]) for key in RATIO_KEYS.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2 or grid.ndim != 1:
+        raise ParameterError("ratio maps", str(ratio_npz), "must hold 2-d maps of one shape "
+                             "and a 1-d px axis (as upclens ratio-maps writes them)")
+    maps = {name: np.abs(np.log(np.clip(np.asarray(data[key], float), 1e-300, None)))
+            for name, key in RATIO_KEYS.items()}
+    if px is not None and (len(px) != len(grid) or not np.allclose(px, grid)):
+        raise ParameterError("ratio maps", str(ratio_npz),
+                             "must be on the grid of the explained images (same px, py)")
+    return maps

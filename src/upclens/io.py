@@ -256,8 +256,9 @@ def read_npz(path: str | os.PathLike[str], name: str, required: tuple[str, ...],
     if not p.is_file():
         raise ParameterError(name, str(path), "must be an existing .npz file")
     try:
-        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
+        with open(p, "rb") as fh:
+            data = np.load(fh, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
                 raise ParameterError(name, str(path), "must be an .npz archive (it is a "
                                      "single .npy array)")
             missing = [k for k in required if k not in data.files]
@@ -271,3 +272,11 @@ def read_npz(path: str | os.PathLike[str], name: str, required: tuple[str, ...],
         why = ("holds pickled objects, which upclens does not load" if "pickle" in str(exc)
                else f"is not a readable .npz archive ({type(exc).__name__})")
         raise ParameterError(name, str(path), why) from None
+
+
+def check_png_path(path: str | os.PathLike[str], name: str = "plot") -> Path:
+    """Return ``path`` if it names a writable .png file: figures are written as PNG, and a
+    PNG under another suffix would mislead whoever opens it."""
+    if Path(path).suffix.lower() != ".png":
+        raise ParameterError(name, str(path), "must end in .png (figures are written as PNG)")
+    return check_writable(path, name)

@@ -11,7 +11,6 @@ dark fringes.  Each ratio is summarised in the edge and fringe regions of its de
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 from upclens.errors import ParameterError
 from upclens.explain.attribution import rank_correlation
 from upclens.explain.regions import REGIONS, Regions, region_masks
-from upclens.io import atomic_path, check_writable, read_npz, write_json
+from upclens.io import atomic_path, check_folder, check_writable, read_npz, write_json
 
 # ratio map of ratio_maps.npz -> the property it isolates
 RATIO_KEYS = {"skin": "ratio_skin_over_no_skin", "deformation": "ratio_deformed_over_sphere"}
@@ -53,8 +52,7 @@ def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "
     from upclens.physics.image import simulate_image
     from upclens.physics.nucleus import Nucleus
 
-    out = Path(out_dir)
-    check_writable(out / "ratio_maps.json", make_parents=True)
+    out = check_folder(out_dir, "out")
     shape = {"R": R, "a": a}
     params = {
         "no_skin": {"beta2": beta2, "beta3": beta3, "delta_rnp": 0.0},
@@ -81,6 +79,7 @@ def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "
                       f"skin ({delta_rnp:g} fm {skin_type}) / no skin")
     plots.ratio_panel(images["deformed"], images["sphere"], axes[1],
                       rf"($\beta_2$, $\beta_3$) = ({deformed[0]:g}, {deformed[1]:g}) / sphere")
+    check_writable(out / "ratio_maps.json", make_parents=True)
     figure = str(out / "ratio_maps.png")
     plots.save_figure(fig, figure)
 

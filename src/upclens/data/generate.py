@@ -20,6 +20,7 @@ import numpy as np
 
 from upclens import __version__
 from upclens.data.config import SCHEDULERS, ConfigMismatchError, DatasetConfig
+from upclens.data.lifetime import die_with_parent
 from upclens.data.simulate import simulate_chunk
 from upclens.data.staging import Staging, WriterLock
 from upclens.data.store import DatasetCorruptError, open_checked, write_dataset
@@ -49,7 +50,8 @@ def _processes(work: Work, cfg: Any, seed: int, tasks: list[Task], workers: int
 
     queue = list(reversed(tasks))
     with single_thread_environment(), ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         running: set[Future[Any]] = set()
         try:
             while queue or running:
@@ -82,6 +84,8 @@ def _dask(work: Work, cfg: Any, seed: int, tasks: list[Task], workers: int,
                 raise UpclensError(f"cannot reach the Dask scheduler at {address} ({exc})"
                                    ) from None
         with client:
+            if cluster is not None:  # our own workers end with this process
+                client.run(die_with_parent)
             n_slots = max(1, sum(client.nthreads().values()))
             queue = list(reversed(tasks))
             pending = as_completed()

@@ -150,3 +150,14 @@ def test_scheduler_address_in_a_config_file_is_refused(tmp_path: Path, capsys) -
     assert all("run.scheduler = 'tcp://127.0.0.1:9'" in e for e in err)
     assert "never in a config file" in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
+
+
+def test_scheduler_comes_from_the_command_line_or_the_environment(tmp_path: Path, capsys,
+                                                                  monkeypatch) -> None:
+    base = ["generate", "--n", "2", "--seed", "1", "--out", str(tmp_path / "d.h5"),
+            "--pixels", "16", "--orientations", "2", "--no-progress"]
+    monkeypatch.setenv("UPCLENS_DASK_SCHEDULER", "threads")
+    assert main(base) == 2
+    assert "scheduler = 'threads'" in capsys.readouterr().err  # the variable is read
+    assert main([*base, "--scheduler", "processes", "--workers", "1"]) == 0  # the flag wins
+    assert (tmp_path / "d.h5").is_file()

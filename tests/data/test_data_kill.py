@@ -82,6 +82,44 @@ def _kill_and_resume(tmp_path: Path, scheduler: str) -> None:
                                                           "whole.h5", "whole.h5.lock"]
 
 
+_PARENT = """
+import os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+from upclens.data.lifetime import die_with_parent
+if __name__ == "__main__":
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(time.sleep, 600) for _ in range(2)]
+        print("started", flush=True)
+        time.sleep(600)
+"""
+
+
+def test_workers_end_with_a_killed_parent(tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(_PARENT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline().strip() == "started"
+        t0 = time.monotonic()
+        while len(_children(proc.pid)) < 2 and time.monotonic() - t0 < 60:
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert workers
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        t0 = time.monotonic()
+        while any(_alive(w) for w in workers) and time.monotonic() - t0 < 20:
+            time.sleep(0.05)
+        left = [w for w in workers if _alive(w)]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+    assert left == []
+
+
+@pytest.mark.slow
 def test_sigkill_of_generate_ends_its_worker_processes(tmp_path: Path) -> None:
     _kill_and_resume(tmp_path, "processes")
 

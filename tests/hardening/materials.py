@@ -49,7 +49,7 @@ def build(root: Path) -> Path:
                                    "run.chunk_size": 4})
     generate_dataset(cfg32, 8, 3, root / "data32.h5", workers=1, progress=False)
     torch.set_num_threads(1)
-    train(data, val, root / "model", TrainSettings(**TINY_TRAIN), progress=False)
+    train(data, val, root / "model", settings=TrainSettings(**TINY_TRAIN), progress=False)
 
     # -- foreign and damaged plain files
     (root / "text.txt").write_text("hello, this is not a data file\n")

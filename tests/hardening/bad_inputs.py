@@ -408,6 +408,25 @@ def ladder_cases() -> list[Case]:
     return _cases("ladder", base, rows)
 
 
+def events_cases() -> list[Case]:
+    base = ("--n", "4", "--seed", "1", "--out", "{o}/ev", "--no-progress")
+    rows = [("n 0", ["--n", "0"], "n"), ("seed -1", ["--seed", "-1"], "seed"),
+            ("unknown meson", ["--meson", "upsilon"], "meson"),
+            ("unknown channel", ["--channel", "tautau"], "channel"),
+            ("unknown nucleus", ["--nucleus", "Xx1"], "nucleus"),
+            ("unknown neutron class", ["--neutron-class", "2n2n"], "neutron"),
+            ("unknown detector", ["--detector", "atlas9"], "detector"),
+            ("cut without =", ["--cut", "eta_min"], "cut"),
+            ("unknown cut", ["--cut", "colour=1"], "cut"),
+            ("pt-max 0", ["--pt-max", "0"], "pt_max"),
+            ("incoherent fraction 2", ["--incoherent-fraction", "2"], "incoherent"),
+            ("unknown format", ["--formats", "root"], "format"),
+            ("chunk size 0", ["--chunk-size", "0"], "chunk"),
+            ("unknown scheduler", ["--scheduler", "threads"], "scheduler"),
+            ("out in a missing folder", ["--out", "{o}/missing/ev"], "out")]
+    return _cases("events", base, rows)
+
+
 def cli_cases() -> list[Case]:
     return [Case("upclens", "no command", ()), Case("upclens", "unknown command", ("frobnicate",)),
             Case("upclens", "unknown option", ("simulate", "--colour", "red"))]
@@ -421,6 +440,7 @@ COMMANDS: dict[str, Callable[[], list[Case]]] = {
     "predict": predict_cases, "explain": explain_cases, "ratio-maps": ratio_maps_cases,
     "observables": observables_cases, "sensitivity": sensitivity_cases,
     "v3-study": v3_study_cases, "run": run_cases, "ladder": ladder_cases,
+    "events": events_cases,
 }
 
 

@@ -116,7 +116,7 @@ def test_lock_has_one_holder_among_concurrent_processes(tmp_path: Path) -> None:
         p.join(timeout=60)
     assert sum(h for h, _ in results) > 20  # the lock changed hands many times
     assert sum(c for _, c in results) == 0  # and never had two holders
-    assert (tmp_path / "x.h5.lock").is_file()  # never deleted
+    assert not (tmp_path / "x.h5.lock").exists()  # removed by its last holder
 
 
 def test_lock_refuses_while_held_and_survives_a_removed_file(tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_lock_refuses_while_held_and_survives_a_removed_file(tmp_path: Path) -> 
     busy = rf"A is being written by another upclens process \(pid {os.getpid()}\)"
     with FileLock(path, "A"), pytest.raises(LockedError, match=busy):
         FileLock(path, "A").__enter__()
-    path.unlink()  # someone removed it: the next holder makes a new one
+    assert not path.exists()  # removed by its holder: the next one makes a new file
     with FileLock(path, "A"):
         assert path.is_file()
 
@@ -134,8 +134,8 @@ def test_run_folder_is_locked(tmp_path: Path, capsys) -> None:
     out.mkdir()
     with FileLock(out / "run.lock", str(out)):
         assert main(["run", "--out", str(out), "--quiet", "--n-images", "40"]) == 2
+        assert sorted(p.name for p in out.iterdir()) == ["run.lock"]  # the holder's only
     assert "is being written by another upclens process" in capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["run.lock"]
 
 
 def test_scheduler_address_in_a_config_file_is_refused(tmp_path: Path, capsys) -> None:

@@ -129,10 +129,12 @@ class FileLock:
     """An exclusive ``fcntl.flock`` on a lock file, released by the kernel when the process
     ends, even on SIGKILL.
 
-    The lock file is opened without following links, must be a regular file, and is never
-    deleted (deleting a held lock file lets a second process lock a new file of the same name
-    while the first still holds the old one).  After locking, the path is checked to still
-    name the locked file (someone may have removed it); if not, the lock is taken again.
+    The lock file is opened without following links and must be a regular file.  After
+    locking, the path is checked to still name the locked file; if not (its holder removed it
+    on release, or someone else did), the lock is taken again on the new file.  On release
+    the file is removed while still locked, then closed: a process that opened the old file
+    meanwhile finds it unlinked and retries, so there is never more than one holder (deleting
+    the file after closing, or without this check, would let two processes hold it).
     ``what`` names the locked output in the refusal message.
     """
 
@@ -185,7 +187,10 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
-            os.close(self.fd)  # closing releases the lock; the file stays
+            with contextlib.suppress(OSError):
+                if os.path.samestat(os.fstat(self.fd), os.lstat(self.path)):
+                    self.path.unlink()  # while still held: see the class docstring
+            os.close(self.fd)  # closing releases the lock
             self.fd = None
 
 

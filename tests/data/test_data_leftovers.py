@@ -49,4 +49,4 @@ def test_temporary_file_of_a_killed_final_write_is_removed(tiny_cfg, tmp_path):
     generate_dataset(tiny_cfg, 4, 5, out, workers=1, progress=False)
     assert not stale.exists()
     assert other.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".e.h5.abc123.h5", "d.h5", "d.h5.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".e.h5.abc123.h5", "d.h5"]

@@ -18,7 +18,7 @@ from upclens.pipeline.plan import RunPlan
 
 __all__ = ["RunPlan", "register", "run_study"]
 
-LOCK_FILE = "run.lock"  # held while a study runs in the folder (never deleted)
+LOCK_FILE = "run.lock"  # held while a study runs in the folder (removed by its holder on release)
 
 
 def run_study(out: str | Path, config: str | Path | None = None, *, preset: str = "small",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 __all__ = ["ParameterError", "UpclensError", "check_choice", "check_range"]
 
@@ -70,6 +72,18 @@ def check_integer(name: str, value: object, lo: int, hi: int | None = None) -> i
     if not whole or value < lo or (hi is not None and value > hi):  # type: ignore[operator]
         raise ParameterError(name, value, allowed)
     return int(value)  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def flag_names(names: dict[str, str]) -> Iterator[None]:
+    """Re-raise a ParameterError of the API under the command-line name of the same value
+    (``{"n_boot": "bootstrap"}``), so that the message names what the user typed."""
+    try:
+        yield
+    except ParameterError as exc:
+        if exc.name not in names:
+            raise
+        raise ParameterError(names[exc.name], exc.value, exc.allowed) from None
 
 
 def check_choice(name: str, value: object, choices: tuple[object, ...]) -> object:

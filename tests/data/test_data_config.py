@@ -39,7 +39,7 @@ def test_default_reproduces_the_seed_setting():
      "priors.sigma_vn_scale.high": 1.2, "image.orientations": "exact",
      "priors.delta_rnp.kind": "uniform", "priors.delta_rnp.low": 0.0,
      "priors.delta_rnp.high": 0.3, "physics.nucleus": "Ru96", "image.smearing": 0.013,
-     "run.scheduler": "tcp://127.0.0.1:8786"},
+     "run.scheduler": "dask"},
 ])
 def test_toml_round_trip_is_exact(tmp_path, overrides):
     cfg = load_config(overrides=overrides)
@@ -85,6 +85,8 @@ def test_normal_prior_defaults_to_three_sigma_truncation():
     ({"image.smearing": float("nan")}, r"image\.smearing = nan .*finite"),
     ({"run.chunk_size": 0}, r"run\.chunk_size = 0"),
     ({"run.scheduler": "threads"}, r"run\.scheduler = 'threads'"),
+    ({"run.scheduler": "tcp://127.0.0.1:8786"},
+     r"run\.scheduler = .tcp://127\.0\.0\.1:8786. is not allowed: .*never in a config file"),
     ({"schema_version": 7}, r"schema_version = 7 .*must be 1"),
 ])
 def test_bad_values_name_their_dotted_key(overrides, message):

@@ -46,7 +46,7 @@ def test_bad_input_is_one_line_and_exit_2_in_a_subprocess():
 @pytest.mark.parametrize(("flags", "name"), [
     (("--n-events", "-5"), "n_events"),
     (("--beta2", "nan"), "beta2"),
-    (("--background", "1.5"), "incoherent_fraction"),
+    (("--background", "1.5"), "background"),
     (("--n-values", "1e3,x"), "n_values"),
     (("--nuisances", "R:-1"), "prior width"),
     (("--b-direction", "sideways"), "b-direction"),

@@ -122,7 +122,9 @@ def test_sigkill_then_resume(twin_files: dict[str, Path], tmp_path: Path) -> Non
     assert proc.returncode == -signal.SIGKILL
     done = torch.load(run / "checkpoint.pt", weights_only=True)["run"]["epoch"]
     assert 1 <= done < 40
+    (run / ".model.pt.x1y2z3.pt").write_bytes(b"half a model")  # as a kill mid-save leaves it
     subprocess.run([*cmd, "--resume"], env=env, check=True, capture_output=True)
+    assert not [p.name for p in run.rglob(".*")], "hidden temporaries were left behind"
     whole = train(twin_files["train"], twin_files["val"], tmp_path / "whole", settings=settings,
                   progress=False)
     a, b = _weights(whole), _weights(run)

@@ -274,6 +274,7 @@ def test_study_killed_during_training_resumes_to_the_same_metrics(tmp_path):
     generated = (out / "stages" / "generate.json").stat().st_mtime_ns
     finish(out)
     assert (out / "stages" / "generate.json").stat().st_mtime_ns == generated
+    assert not [str(p) for p in out.rglob(".*")], "hidden temporaries were left behind"
     a = json.loads((ref / "evaluate" / "metrics.json").read_text())
     b = json.loads((out / "evaluate" / "metrics.json").read_text())
     for key in ("targets", "skin"):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
 from upclens.argtypes import integer as _integer
 from upclens.errors import ParameterError
+
+SCHEDULER_ENV = "UPCLENS_DASK_SCHEDULER"  # the one place besides --scheduler for an address
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -63,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "run.workers local processes)")
     g.add_argument("--scheduler",
                    help="'processes' (the default without --workers), 'dask' (a local Dask "
-                        "cluster of --workers) or tcp://HOST:PORT of a running Dask scheduler")
+                        "cluster of --workers) or tcp://HOST:PORT of a running Dask scheduler "
+                        f"(default: ${SCHEDULER_ENV} when set; never from a config file)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_config_arguments(g)
     g.set_defaults(handler=_generate)
@@ -92,7 +96,7 @@ def _generate(args: argparse.Namespace) -> int:
     from upclens.data.generate import generate_dataset
 
     cfg = _config(args)
-    scheduler = args.scheduler
+    scheduler = args.scheduler or os.environ.get(SCHEDULER_ENV) or None
     if scheduler is None and args.workers is not None:
         scheduler = "dask"  # --workers N alone: a local Dask cluster of N workers
     out = generate_dataset(cfg, args.n, args.seed, args.out, workers=args.workers,

@@ -130,7 +130,8 @@ class PriorsConfig:
 class RunConfig:
     """How a dataset is produced (does not change its content except through chunk_size, the
     number of images per work unit and per stored checksum): scheduler 'processes' (local worker
-    processes), 'dask' (a local Dask cluster) or 'tcp://HOST:PORT' (an existing Dask cluster);
+    processes) or 'dask' (a local Dask cluster); an existing Dask cluster is named only on the
+    command line or in the environment, never in a file that may have come from elsewhere;
     workers: processes or Dask workers (0: one per CPU core)."""
 
     chunk_size: int = 64
@@ -303,9 +304,11 @@ def _check_orientations(value: Any) -> None:
 def _check_run(run: RunConfig) -> None:
     check_range("run.chunk_size", run.chunk_size, 1, 100000)
     check_range("run.workers", run.workers, 0, 4096)
-    if run.scheduler not in SCHEDULERS and "://" not in run.scheduler:
+    if run.scheduler not in SCHEDULERS:
         raise ParameterError("run.scheduler", run.scheduler,
-                             "must be 'processes', 'dask' or a Dask address tcp://HOST:PORT")
+                             "must be 'processes' or 'dask'; a Dask scheduler address is "
+                             "given with --scheduler or UPCLENS_DASK_SCHEDULER, never in a "
+                             "config file")
 
 
 def validate(cfg: DatasetConfig) -> None:

@@ -20,12 +20,13 @@ import numpy as np
 
 from upclens import __version__
 from upclens.data.config import SCHEDULERS, ConfigMismatchError, DatasetConfig
+from upclens.data.lifetime import die_with_parent
 from upclens.data.simulate import simulate_chunk
 from upclens.data.staging import Staging, WriterLock
 from upclens.data.store import DatasetCorruptError, open_checked, write_dataset
 from upclens.data.threads import single_thread_environment
 from upclens.errors import ParameterError, UpclensError, check_range
-from upclens.io import check_writable
+from upclens.io import check_writable, remove_stale_temporaries
 
 Task = tuple[int, int, int]  # (chunk, first item, end item)
 Result = tuple[int, np.ndarray, np.ndarray]
@@ -49,7 +50,8 @@ def _processes(work: Work, cfg: Any, seed: int, tasks: list[Task], workers: int
 
     queue = list(reversed(tasks))
     with single_thread_environment(), ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         running: set[Future[Any]] = set()
         try:
             while queue or running:
@@ -82,6 +84,8 @@ def _dask(work: Work, cfg: Any, seed: int, tasks: list[Task], workers: int,
                 raise UpclensError(f"cannot reach the Dask scheduler at {address} ({exc})"
                                    ) from None
         with client:
+            if cluster is not None:  # our own workers end with this process
+                client.run(die_with_parent)
             n_slots = max(1, sum(client.nthreads().values()))
             queue = list(reversed(tasks))
             pending = as_completed()
@@ -125,7 +129,10 @@ def _existing(out: Path, cfg: DatasetConfig, n: int, seed: int) -> Path:
 
 
 def _check_scheduler(scheduler: str) -> None:
-    if scheduler not in SCHEDULERS and "://" not in scheduler:
+    if scheduler in SCHEDULERS:
+        return
+    scheme, sep, rest = scheduler.partition("://")
+    if not sep or scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss") or not rest:
         raise ParameterError("scheduler", scheduler,
                              "must be 'processes', 'dask' or a Dask address tcp://HOST:PORT")
 
@@ -165,8 +172,10 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
     workers: local processes or Dask workers (None: ``cfg.run.workers``; 0: one per core; 1 with
     'processes': in this process).  scheduler: 'processes' (default), 'dask' (a local Dask
     cluster) or an address 'tcp://HOST:PORT' of a running Dask scheduler (None:
-    ``cfg.run.scheduler``).  Rerunning the same call after an interruption continues from the
-    finished chunks; a finished identical file is returned as it is.  Returns ``out``.
+    ``cfg.run.scheduler``, which a config file may set only to 'processes' or 'dask': a network
+    address is never taken from a file).  Rerunning the same call after an interruption
+    continues from the finished chunks; a finished identical file is returned as it is.
+    Returns ``out``.
     """
     from tqdm import tqdm
 
@@ -179,6 +188,7 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
     cs = cfg.run.chunk_size
     n_chunks = -(-n // cs)
     with WriterLock(out):
+        remove_stale_temporaries(out, ".h5")  # of a write killed before its rename
         staging = Staging(out, _manifest(cfg, n, seed))
         if out.exists():
             _existing(out, cfg, n, seed)
@@ -199,7 +209,8 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
             bar.close()
         grid = engine_settings(cfg).grid
         config = cfg.to_dict()
-        config["run"]["scheduler"] = scheduler
+        # A remote address is not recorded: a file names no host to connect to.
+        config["run"]["scheduler"] = scheduler if scheduler in SCHEDULERS else "dask"
         config["run"]["workers"] = workers
         write_dataset(out, config, seed=seed, n=n, chunk_size=cs, columns=cfg.columns,
                       px=grid.centres, py=grid.centres,

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from upclens.data.store import gather_rows, open_checked, write_dataset
-from upclens.errors import ParameterError
-from upclens.io import check_writable
+from upclens.errors import ParameterError, check_integer
+from upclens.io import check_folder, check_writable
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -49,25 +49,33 @@ def split_dataset(path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
 
     The rows are a random permutation made by ``np.random.default_rng(seed)``, sorted inside
     each part; each part is a complete dataset file with its own checksums and normalisation
-    statistics and a ``source_indices`` dataset naming the parent rows.  Parts of size 0 are
-    not written.
+    statistics and a ``source_indices`` dataset naming the parent rows.  Fractions of 0 leave
+    that part out; a positive fraction too small to give the part one image is refused.
     """
     fr = _check_fractions(fractions)
+    check_integer("seed", seed, 0, 2**63 - 1)
     src = Path(path)
-    folder = Path(out_dir)
-    check_writable(folder / "x.h5", "out_dir", make_parents=True)
+    folder = check_folder(out_dir, "out_dir")
     out: dict[str, Path] = {}
     with open_checked(src) as f:
         import json
 
         n, cs, seed0 = int(f.attrs["n"]), int(f.attrs["chunk_size"]), int(f.attrs["seed"])
+        sizes = split_sizes(n, fr)
+        empty = [name for name, f_, size in zip(SPLIT_NAMES, fr, sizes, strict=True)
+                 if f_ > 0 and size == 0]
+        if empty:
+            raise ParameterError("fractions", ",".join(f"{f_:g}" for f_ in fr),
+                                 f"leave the {' and '.join(empty)} part empty for {n} images; "
+                                 "give each part at least 1/n or 0 to leave it out")
+        check_writable(folder / "x.h5", "out_dir", make_parents=True)
         config = json.loads(f.attrs["config"])
         columns = json.loads(f["labels"].attrs["columns"])
         px, py = f["px"][()], f["py"][()]
         parent_rows = f["source_indices"][()] if "source_indices" in f else np.arange(n)
         perm = np.random.default_rng(seed).permutation(n)
         start = 0
-        for name, size in zip(SPLIT_NAMES, split_sizes(n, fr), strict=True):
+        for name, size in zip(SPLIT_NAMES, sizes, strict=True):
             rows = np.sort(perm[start:start + size])
             start += size
             if size == 0:

@@ -12,10 +12,13 @@ renamed onto ``OUT``; then the staging folder is removed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
+import stat
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +26,10 @@ import numpy as np
 
 from upclens.data.config import ConfigMismatchError
 from upclens.data.store import chunk_checksum
-from upclens.errors import UpclensError
+from upclens.errors import ParameterError, UpclensError
+from upclens.io import FileLock, LockedError, check_regular_target
 
-
-class DatasetLockedError(UpclensError):
-    """Another process is writing the same dataset file."""
+DatasetLockedError = LockedError  # the name this module has always exported
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -38,45 +40,29 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class WriterLock:
-    """Exclusive ``fcntl.flock`` on ``OUT.lock`` (released by the kernel even on SIGKILL)."""
+class WriterLock(FileLock):
+    """Exclusive lock of ``OUT`` on ``OUT.lock`` (see :class:`upclens.io.FileLock`)."""
 
     def __init__(self, out: Path) -> None:
+        super().__init__(out.with_name(out.name + ".lock"), str(out))
         self.out = out
-        self.path = out.with_name(out.name + ".lock")
-        self.fd: int | None = None
-
-    def __enter__(self) -> WriterLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise DatasetLockedError(
-                f"{self.out} is being written by another upclens process (pid {holder}); wait "
-                "for it to finish or choose another --out") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self.fd = fd
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-            os.close(self.fd)
-            self.fd = None
 
 
 def _write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(fh)`` on a temporary file beside ``path``, fsync it, rename it."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Call ``write(fh)`` on a new temporary file beside ``path`` (created with O_EXCL, never
+    through a link), fsync it, rename it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        check_regular_target(path)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     _fsync_dir(path.parent)
 
 
@@ -94,6 +80,14 @@ class Staging:
         """Create the folder, or check that an existing one was started with the same
         manifest (raises ConfigMismatchError otherwise)."""
         path = self.folder / "manifest.json"
+        try:
+            mode = os.lstat(self.folder).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISDIR(mode):
+            raise ParameterError("out", str(self.folder), "is not a folder (a symbolic link or "
+                                 "a file): upclens writes only into folders it created")
+        check_regular_target(path)
         if path.is_file():
             try:
                 old = json.loads(path.read_text("utf-8"))
@@ -109,20 +103,35 @@ class Staging:
         _write_atomic(path, lambda fh: fh.write(text))
 
     def done(self, n_chunks: int) -> set[int]:
-        """Chunks already finished and intact (damaged ones are removed to be redone)."""
+        """Chunks already finished and intact.  Temporary files of a killed write are removed;
+        a damaged chunk (truncated, not a zip, failing its checksum, or not a regular file) is
+        renamed to ``chunk-NNNNNNNN.npz.damaged-K`` with a note on stderr, and redone."""
         for tmp in self.folder.glob(".*.tmp"):
-            tmp.unlink()
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         good = set()
         for c in range(n_chunks):
             path = self.chunk_path(c)
-            if not path.exists():
+            if not os.path.lexists(path):
                 continue
             try:
+                check_regular_target(path)
                 self.read(c)
                 good.add(c)
-            except (OSError, ValueError, KeyError, UpclensError):
-                path.unlink()
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
+                    UpclensError) as exc:
+                aside = self._set_aside(path)
+                sys.stderr.write(f"upclens: note: {path} is damaged ({type(exc).__name__}); "
+                                 f"moved to {aside.name}, chunk {c} is computed again\n")
         return good
+
+    @staticmethod
+    def _set_aside(path: Path) -> Path:
+        k = 0
+        while os.path.lexists(aside := path.with_name(f"{path.name}.damaged-{k}")):
+            k += 1
+        os.replace(path, aside)
+        return aside
 
     def write(self, c: int, images: np.ndarray, labels: np.ndarray) -> None:
         """Store chunk ``c`` with its checksum (complete or not at all)."""
@@ -132,7 +141,7 @@ class Staging:
 
     def read(self, c: int) -> tuple[int, np.ndarray, np.ndarray]:
         """Chunk ``c`` as (c, images, labels), checked against its checksum."""
-        with np.load(self.chunk_path(c)) as data:
+        with open(self.chunk_path(c), "rb") as fh, np.load(fh, allow_pickle=False) as data:
             images, labels, sha = data["images"], data["labels"], str(data["sha256"])
         if chunk_checksum(images, labels) != sha:
             raise UpclensError(f"{self.chunk_path(c)} fails its checksum")

@@ -10,7 +10,9 @@ Layout (one file, written once to a temporary name and renamed):
                                  label_mean, label_std (K,): the normalisation for training
     source_indices (N,) int64    only in split files: the rows of the parent file
 Root attributes: format, config (JSON), seed, n, chunk_size, upclens_version, schema_version,
-complete.
+complete, meta_sha256 (SHA-256 of the metadata: config, n, seed, chunk size, label columns, px,
+py, the normalisation statistics and the chunk checksums; files written before it existed have
+none and are read without it).
 """
 
 from __future__ import annotations
@@ -42,6 +44,74 @@ def chunk_checksum(images: np.ndarray, labels: np.ndarray) -> str:
     h.update(np.ascontiguousarray(images, dtype="<f4").tobytes())
     h.update(np.ascontiguousarray(labels, dtype="<f4").tobytes())
     return h.hexdigest()
+
+
+def metadata_checksum(f: Any) -> str:
+    """SHA-256 (hex) of everything in an open dataset file that is not image or label data but
+    changes what the data mean: config, n, seed, chunk size, label columns, px, py, the
+    normalisation statistics and the chunk checksums."""
+    h = hashlib.sha256()
+    for key in ("config", "n", "seed", "chunk_size"):
+        h.update(f"{key}={f.attrs[key]}\n".encode())
+    h.update(f"columns={f['labels'].attrs['columns']}\n".encode())
+    for name in ("px", "py"):
+        h.update(np.ascontiguousarray(f[name][()], dtype="<f8").tobytes())
+    if "stats" in f:
+        g = f["stats"]
+        for key in sorted(g):
+            h.update(key.encode() + np.ascontiguousarray(g[key][()], dtype="<f8").tobytes())
+        for key in sorted(g.attrs):
+            h.update(f"{key}={float(g.attrs[key])!r}\n".encode())
+    h.update(np.asarray(f["chunk_sha256"][()]).tobytes())
+    if "source_indices" in f:
+        h.update(np.ascontiguousarray(f["source_indices"][()], dtype="<i8").tobytes())
+    return h.hexdigest()
+
+
+def dataset_fingerprint(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) identifying a dataset file's content: its metadata checksum, which covers
+    the per-chunk checksums of images and labels."""
+    with open_checked(path) as f:
+        return metadata_checksum(f)
+
+
+def _check_metadata(f: Any, p: Path) -> None:
+    """Refuse damaged metadata with one line naming what is wrong (raises DatasetCorruptError)."""
+    try:
+        n, cs = int(f.attrs["n"]), int(f.attrs["chunk_size"])
+    except (KeyError, TypeError, ValueError):
+        raise DatasetCorruptError(f"{p}: attribute n or chunk_size is missing or not an "
+                                  "integer: damaged") from None
+    if n < 1 or cs < 1:
+        raise DatasetCorruptError(f"{p}: n = {n}, chunk_size = {cs} must be >= 1: damaged")
+    for key in ("config", "seed"):
+        if key not in f.attrs:
+            raise DatasetCorruptError(f"{p} lacks the attribute {key}: damaged")
+    try:
+        config = json.loads(f.attrs["config"])
+    except (TypeError, ValueError):
+        raise DatasetCorruptError(f"{p}: the config attribute is not JSON: damaged") from None
+    try:
+        columns = json.loads(f["labels"].attrs["columns"])
+    except (KeyError, TypeError, ValueError):
+        raise DatasetCorruptError(f"{p}: the label columns attribute is missing or not JSON: "
+                                  "damaged") from None
+    labels, images = f["labels"], f["images"]
+    if (not isinstance(config, dict) or not isinstance(columns, list)
+            or not all(isinstance(c, str) for c in columns)
+            or len(labels.shape) != 2 or len(columns) != labels.shape[1]):
+        raise DatasetCorruptError(f"{p}: config or label columns do not describe the labels "
+                                  "stored: damaged")
+    if (len(images.shape) != 3 or f["px"].shape != (images.shape[2],)
+            or f["py"].shape != (images.shape[1],)):
+        raise DatasetCorruptError(f"{p}: px, py do not match the image shape: damaged")
+    sha = f["chunk_sha256"]
+    if sha.dtype.kind != "S" or sha.shape != (-(-n // cs),):
+        raise DatasetCorruptError(f"{p}: chunk_sha256 is not one SHA-256 per chunk: damaged")
+    stored = f.attrs.get("meta_sha256")
+    if stored is not None and str(stored) != metadata_checksum(f):
+        raise DatasetCorruptError(f"{p}: metadata (config, columns, px, py, normalisation or "
+                                  "chunk checksums) fails its checksum: damaged")
 
 
 def storage_rows(chunk_size: int) -> int:
@@ -127,6 +197,7 @@ def write_dataset(path: str | os.PathLike[str], config: dict[str, Any], *, seed:
         if expected != n_chunks:
             raise RuntimeError(f"{expected} of {n_chunks} chunks were written")
         stats.write(f.create_group("stats"))
+        f.attrs["meta_sha256"] = metadata_checksum(f)
         f.attrs["complete"] = True
         f.close()
         os.chmod(tmp, 0o666 & ~_umask())  # the temporary file was private (0600)
@@ -162,6 +233,7 @@ def open_checked(path: str | os.PathLike[str]) -> Any:
         missing = [k for k in REQUIRED if k not in f]
         if missing:
             raise DatasetCorruptError(f"{p} lacks {', '.join(missing)}: truncated or damaged")
+        _check_metadata(f, p)
         n, cs = int(f.attrs["n"]), int(f.attrs["chunk_size"])
         n_chunks = -(-n // cs)
         if (f["images"].shape[0] != n or f["labels"].shape[0] != n
@@ -172,7 +244,7 @@ def open_checked(path: str | os.PathLike[str]) -> Any:
     except DatasetCorruptError:
         f.close()
         raise
-    except (OSError, KeyError) as exc:
+    except (OSError, KeyError, TypeError, ValueError) as exc:
         f.close()
         raise DatasetCorruptError(f"{p}: damaged metadata ({exc})") from None
     return f

@@ -30,6 +30,12 @@ def _read(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         raise ParameterError("config", str(path), "must be an existing TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError("config", str(path), f"is not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ParameterError("config", str(path), "must be a TOML text file (it is binary, "
+                             "not UTF-8)") from None
+    except OSError as exc:
+        raise ParameterError("config", str(path),
+                             f"must be a readable TOML file ({exc.strerror})") from None
 
 
 def parse_value(text: str) -> Any:

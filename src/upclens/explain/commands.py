@@ -74,14 +74,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    from upclens.errors import flag_names
     from upclens.explain.run import explain
 
-    summary = explain(args.model, args.data, args.out, n_images=args.images,
-                      window=args.window, stride=args.stride, n_samples=args.samples,
-                      sampling=args.sampling, padding=args.padding, seed=args.seed,
-                      batch_size=args.batch_size, n_fit=args.fit_images,
-                      cross_check=args.cross_check, ratio_npz=args.ratio_maps,
-                      fit_data=args.fit_data)
+    names = {"n_images": "images", "n_samples": "samples", "n_fit": "fit_images",
+             "ratio_npz": "ratio_maps"}
+    with flag_names(names):
+        summary = explain(args.model, args.data, args.out, n_images=args.images,
+                          window=args.window, stride=args.stride, n_samples=args.samples,
+                          sampling=args.sampling, padding=args.padding, seed=args.seed,
+                          batch_size=args.batch_size, n_fit=args.fit_images,
+                          cross_check=args.cross_check, ratio_npz=args.ratio_maps,
+                          fit_data=args.fit_data)
     print(f"{summary['n_images']} heatmaps, {summary['timing_s']['per_heatmap']:.2f} s each")
     print(f"{'task':>10s} {'edge':>6s} {'fringe':>6s} {'other':>6s}   rank corr. with occlusion")
     for task, share in summary["region_shares"].items():

@@ -11,7 +11,6 @@ dark fringes.  Each ratio is summarised in the edge and fringe regions of its de
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 from upclens.errors import ParameterError
 from upclens.explain.attribution import rank_correlation
 from upclens.explain.regions import REGIONS, Regions, region_masks
-from upclens.io import atomic_path, check_writable, write_json
+from upclens.io import atomic_path, check_folder, check_writable, read_npz, write_json
 
 # ratio map of ratio_maps.npz -> the property it isolates
 RATIO_KEYS = {"skin": "ratio_skin_over_no_skin", "deformation": "ratio_deformed_over_sphere"}
@@ -53,8 +52,7 @@ def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "
     from upclens.physics.image import simulate_image
     from upclens.physics.nucleus import Nucleus
 
-    out = Path(out_dir)
-    check_writable(out / "ratio_maps.json", make_parents=True)
+    out = check_folder(out_dir, "out")
     shape = {"R": R, "a": a}
     params = {
         "no_skin": {"beta2": beta2, "beta3": beta3, "delta_rnp": 0.0},
@@ -81,6 +79,7 @@ def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "
                       f"skin ({delta_rnp:g} fm {skin_type}) / no skin")
     plots.ratio_panel(images["deformed"], images["sphere"], axes[1],
                       rf"($\beta_2$, $\beta_3$) = ({deformed[0]:g}, {deformed[1]:g}) / sphere")
+    check_writable(out / "ratio_maps.json", make_parents=True)
     figure = str(out / "ratio_maps.png")
     plots.save_figure(fig, figure)
 
@@ -110,13 +109,7 @@ def sensitivity_agreement(mean_abs: dict[str, np.ndarray], ratio_npz: str | os.P
     skin where the skin changes the image correlates more with ``skin`` for the skin and
     Delta r_np tasks, and more with ``deformation`` for beta2 and beta3.
     """
-    with np.load(ratio_npz) as data:
-        maps = {name: np.abs(np.log(np.clip(data[key], 1e-300, None)))
-                for name, key in RATIO_KEYS.items()}
-        grid = data["px"]
-    if px is not None and (len(px) != len(grid) or not np.allclose(px, grid)):
-        raise ParameterError("ratio maps", str(ratio_npz),
-                             "must be on the grid of the explained images (same px, py)")
+    maps = load_ratio_maps(ratio_npz, px)
     out = {}
     for task, heat in mean_abs.items():
         if np.shape(heat) != next(iter(maps.values())).shape:
@@ -124,3 +117,21 @@ def sensitivity_agreement(mean_abs: dict[str, np.ndarray], ratio_npz: str | os.P
                                  f"must have the heatmaps' shape {np.shape(heat)}")
         out[task] = {name: rank_correlation(heat, m) for name, m in maps.items()}
     return out
+
+
+def load_ratio_maps(ratio_npz: str | os.PathLike[str], px: np.ndarray | None = None
+                    ) -> dict[str, np.ndarray]:
+    """|ln ratio| of each map of ``ratio_npz`` (name -> (ny, nx)), checked: the keys that
+    :func:`ratio_maps` writes, 2-d maps of one shape, on the grid ``px`` when given."""
+    data = read_npz(ratio_npz, "ratio maps", (*RATIO_KEYS.values(), "px"))
+    grid = data["px"]
+    shapes = {np.shape(data[key]) for key in RATIO_KEYS.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2 or grid.ndim != 1:
+        raise ParameterError("ratio maps", str(ratio_npz), "must hold 2-d maps of one shape "
+                             "and a 1-d px axis (as upclens ratio-maps writes them)")
+    maps = {name: np.abs(np.log(np.clip(np.asarray(data[key], float), 1e-300, None)))
+            for name, key in RATIO_KEYS.items()}
+    if px is not None and (len(px) != len(grid) or not np.allclose(px, grid)):
+        raise ParameterError("ratio maps", str(ratio_npz),
+                             "must be on the grid of the explained images (same px, py)")
+    return maps

@@ -23,7 +23,7 @@ from upclens.explain.pda import Model, prediction_difference
 from upclens.explain.regions import region_masks, region_shares
 from upclens.explain.sampling import ConditionalSampler, MarginalSampler
 from upclens.explain.windows import Windows
-from upclens.io import atomic_path, check_writable, write_json
+from upclens.io import atomic_path, check_folder, check_writable, write_json
 
 SAMPLINGS = ("conditional", "marginal")
 
@@ -65,13 +65,19 @@ def explain(model: Model | str | os.PathLike[str], data: str | os.PathLike[str],
     _check_arguments(n_images=n_images, n_samples=n_samples, n_fit=n_fit,
                      cross_check=cross_check, seed=seed, n_figures=n_figures,
                      sampling=sampling, ratio_npz=ratio_npz)
-    out = Path(out_dir)
-    check_writable(out / "explain.json", make_parents=True)
+    check_integer("padding", padding, 1)
+    check_integer("batch_size", batch_size, 1)
+    out = check_folder(out_dir, "out")
     net, meta = _model(model)
     images, labels, px, py = _read(data, meta)
     n_total = images.shape[0]
     windows = Windows.build(tuple(images.shape[1:]), window, stride)
+    if ratio_npz is not None:
+        from upclens.explain.ratios import load_ratio_maps
+
+        load_ratio_maps(ratio_npz, px)  # refused now, not after the heatmaps
     fit, n_fitted = _fit_images(images, px, data, fit_data, n_fit, seed)
+    check_writable(out / "explain.json", make_parents=True)
     mean_image = fit.mean(axis=0)
     t0 = time.perf_counter()
     sampler: Any = (ConditionalSampler.fit(fit, windows, padding=padding)

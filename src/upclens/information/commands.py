@@ -90,11 +90,15 @@ def _headline(args: argparse.Namespace) -> int:
     from upclens.errors import check_range
     from upclens.information.headline import write_headline
     from upclens.information.model import InformationSettings
-    from upclens.io import check_writable
+    from upclens.io import check_folder, check_writable
+    from upclens.physics.nucleus import Nucleus
 
     check_range("target", args.target, 0.0, 1.0, lo_open=True)
-    check_writable(Path(args.out) / "headline.json", "out", make_parents=True)
+    check_folder(args.out, "out")
     settings = InformationSettings(nucleus=args.nucleus)
+    Nucleus.from_preset(settings.nucleus, beta2=args.beta2, beta3=args.beta3,
+                        delta_rnp=args.delta_rnp)  # the point is refused before any file
+    check_writable(Path(args.out) / "headline.json", "out", make_parents=True)
     table = write_headline(args.out, {"beta2": args.beta2, "beta3": args.beta3,
                                       "delta_rnp": args.delta_rnp}, settings, args.target)
     sys.stdout.write(table["markdown"] + f"wrote {args.out}/headline.json, .md, .png\n")
@@ -117,18 +121,27 @@ def _fisher(args: argparse.Namespace) -> int:
     from upclens.information.crb import fisher_matrix
     from upclens.information.fisher import sigma_fixed, sigma_versus_n
     from upclens.information.model import InformationSettings
-    from upclens.io import check_writable, write_json
+    from upclens.io import check_png_path, check_writable, write_json
 
-    for path, name in ((args.plot, "plot"), (args.json, "json")):
-        if path:
-            check_writable(path, name)
+    if args.plot:
+        check_png_path(args.plot, "plot")
+    if args.json:
+        check_writable(args.json, "json")
     n_values = _n_values(args.n_values)
-    settings = InformationSettings.build(
-        args.nucleus, b=args.b, b_direction=args.b_direction, b_magnitude=args.b_magnitude,
-        sqrt_snn=args.sqrt_snn, pixels=args.pixels, pmax=args.pmax,
-        incoherent_fraction=args.background, smearing=args.smearing,
-        likelihood=args.likelihood, skin_type=args.skin_type, b_weights=args.b_weights,
-        switches=switches_from_args(args))
+    if args.b_weights == "frozen" and args.b_magnitude != "upc":
+        raise ParameterError("b_weights", "frozen", "applies only to a UPC |b| distribution "
+                             "(--b-magnitude upc); a fixed |b| has no weights")
+    try:
+        settings = InformationSettings.build(
+            args.nucleus, b=args.b, b_direction=args.b_direction, b_magnitude=args.b_magnitude,
+            sqrt_snn=args.sqrt_snn, pixels=args.pixels, pmax=args.pmax,
+            incoherent_fraction=args.background, smearing=args.smearing,
+            likelihood=args.likelihood, skin_type=args.skin_type, b_weights=args.b_weights,
+            switches=switches_from_args(args))
+    except ParameterError as exc:  # the API's name of --background
+        if exc.name != "incoherent_fraction":
+            raise
+        raise ParameterError("background", exc.value, exc.allowed) from None
     settings = replace(settings, collision=replace(settings.collision, rapidity=args.rapidity))
     point = {"beta2": args.beta2, "beta3": args.beta3, "delta_rnp": args.delta_rnp,
              "R": args.radius, "a": args.diffuseness}

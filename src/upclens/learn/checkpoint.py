@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from upclens.errors import ParameterError
@@ -13,6 +14,7 @@ from upclens.io import atomic_path
 MODEL_FILE = "model.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
 FORMAT_VERSION = 1
+META_KEYS = ("settings", "shape", "px", "py", "columns")
 
 
 def save(obj: dict[str, Any], path: Path) -> None:
@@ -49,10 +51,35 @@ def load_model(run_dir: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     run = Path(run_dir)
     if not run.is_dir():
         raise ParameterError("model", str(run_dir), "must be a run folder made by upclens train")
-    obj = load(run / MODEL_FILE)
-    meta = obj["meta"]
-    settings = TrainSettings.from_dict(meta["settings"])
-    model = ShapeNet(settings, tuple(meta["shape"]))
-    model.load_state_dict(obj["state_dict"])
+    path = run / MODEL_FILE
+    obj = load(path)
+    meta, state = obj.get("meta"), obj.get("state_dict")
+    if not isinstance(meta, dict) or not isinstance(state, dict):
+        raise ParameterError("model", str(path), "lacks its meta or state_dict: not a model "
+                             "written by upclens train")
+    missing = [k for k in META_KEYS if k not in meta]
+    if missing:
+        raise ParameterError("model", str(path), f"meta lacks {', '.join(missing)}")
+    try:
+        settings = TrainSettings.from_dict(meta["settings"])
+        shape = tuple(int(v) for v in meta["shape"])
+        px, py = np.asarray(meta["px"], float), np.asarray(meta["py"], float)
+    except (ParameterError, TypeError, ValueError, AttributeError) as exc:
+        raise ParameterError("model", str(path), f"has damaged settings or axes ({exc})"
+                             ) from None
+    if len(shape) != 2 or px.shape != (shape[1],) or py.shape != (shape[0],):
+        raise ParameterError("model", str(path), f"px, py ({px.size}, {py.size} bins) do not "
+                             f"match its image shape {shape}")
+    model = ShapeNet(settings, shape)
+    expected = model.state_dict()
+    wrong = sorted(k for k in expected if k not in state
+                   or not isinstance(state[k], torch.Tensor) or state[k].shape != expected[k].shape)
+    extra = sorted(k for k in state if k not in expected)
+    if wrong or extra:
+        shown = ", ".join((wrong + extra)[:3]) + (" ..." if len(wrong) + len(extra) > 3 else "")
+        raise ParameterError("model", str(path), f"weights do not fit its settings "
+                             f"({len(wrong)} missing or of the wrong shape, {len(extra)} "
+                             f"unexpected: {shown})")
+    model.load_state_dict(state)
     model.eval()
     return model, meta

@@ -118,12 +118,28 @@ def _train(args: argparse.Namespace) -> int:
     from upclens.learn.training import train
 
     chosen = {k: getattr(args, k) for k in _SETTING_FLAGS if getattr(args, k) is not None}
-    settings = TrainSettings.from_dict({**_DEFAULTS.to_dict(), **chosen})
+    base = _DEFAULTS.to_dict()
+    if args.resume:  # a resumed run keeps its own settings; a flag that differs is refused
+        base = {**base, **_stored_settings(args.out)}
+    settings = TrainSettings.from_dict({**base, **chosen})
     out = train(args.data, args.val, args.out, settings=settings, resume=args.resume,
                 progress=not args.no_progress, stop_after=args.stop_after, threads=args.threads)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"wrote {out / 'model.pt'}")
     return 0
+
+
+def _stored_settings(out: str) -> dict:
+    """The settings recorded in the checkpoint of run folder ``out`` ({} when it has none)."""
+    from pathlib import Path
+
+    from upclens.learn import checkpoint
+
+    path = Path(out) / checkpoint.CHECKPOINT_FILE
+    if not path.is_file():
+        return {}
+    stored = checkpoint.load(path).get("settings")
+    return dict(stored) if isinstance(stored, dict) else {}
 
 
 def _evaluate(args: argparse.Namespace) -> int:

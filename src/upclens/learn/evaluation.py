@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from upclens.io import atomic_path, check_writable, write_json
+from upclens.io import atomic_path, check_folder, check_writable, write_json
 from upclens.learn.checkpoint import load_model
 from upclens.learn.datasource import check_compatible, load_data
 from upclens.learn.distributed import resolve_device
@@ -59,10 +59,10 @@ def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | N
     of the files written.
     """
     model, meta = load_model(run_dir)
-    out = Path(out_dir) if out_dir is not None else Path(run_dir)
-    check_writable(out / "metrics.json", "out", make_parents=True)
+    out = check_folder(out_dir if out_dir is not None else run_dir, "out")
     data = load_data(data_path)
     check_compatible(data, meta)
+    check_writable(out / "metrics.json", "out", make_parents=True)
     t0 = time.perf_counter()
     pred = predict_arrays(model, data.images, device=resolve_device(device))
     seconds = time.perf_counter() - t0

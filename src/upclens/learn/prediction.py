@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from upclens.errors import ParameterError
+from upclens.io import read_npz
 from upclens.learn.checkpoint import load_model
 from upclens.learn.settings import TARGETS
 
@@ -31,8 +32,14 @@ def _edges(centres: np.ndarray) -> np.ndarray:
 
 def read_events(path: Path) -> np.ndarray:
     """(n, 2) array of (px, py) in GeV from a CSV whose header names px and py."""
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError:
+        raise ParameterError("events", str(path), "must be a text CSV with a header px,py (it "
+                             "is binary)") from None
+    except csv.Error as exc:
+        raise ParameterError("events", str(path), f"is not a readable CSV ({exc})") from None
     if not rows:
         raise ParameterError("events", str(path), "must be a CSV with a header px,py (it is empty)")
     header = [h.strip().lower() for h in rows[0]]
@@ -57,14 +64,16 @@ def histogram_events(events: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.n
 
 
 def _load_image(path: Path, px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    try:
-        with np.load(path) as data:
-            if "intensity" not in data:
-                raise ParameterError("image", str(path), "must be an .npz with 'intensity'")
-            image = np.asarray(data["intensity"], float)
-            axes = (np.asarray(data["px"]), np.asarray(data["py"])) if "px" in data else None
-    except (OSError, ValueError):
-        raise ParameterError("image", str(path), "must be an .npz image file") from None
+    data = read_npz(path, "image", ("intensity",), ("px", "py"))
+    if ("px" in data) != ("py" in data):
+        raise ParameterError("image", str(path), "must hold both px and py, or neither")
+    if not np.issubdtype(data["intensity"].dtype, np.number):
+        raise ParameterError("image", str(path), "intensity must be numbers")
+    image = np.asarray(data["intensity"], float)
+    axes = (np.asarray(data["px"]), np.asarray(data["py"])) if "px" in data else None
+    if axes is not None and (axes[0].shape != px.shape or axes[1].shape != py.shape):
+        raise ParameterError("image", str(path), f"px, py of lengths {axes[0].size}, "
+                             f"{axes[1].size} must be {px.size}, {py.size} like the model's")
     if image.shape != (py.size, px.size):
         raise ParameterError("image", f"shape {image.shape}",
                              f"must be {(py.size, px.size)} (ny, nx) for this model")
@@ -132,6 +141,10 @@ def predict(run_dir: str | Path, image_or_csv: str | Path | np.ndarray) -> dict[
             _refuse_fixed_b(meta, path)
             events = read_events(path)
             image = histogram_events(events, px, py)
+            if image.sum() == 0:
+                raise ParameterError("events", str(path), f"none of its {len(events)} J/psi lie "
+                                     f"inside the model's window (|px|, |py| < "
+                                     f"{abs(float(_edges(px)[0])):.4g} GeV)")
             info.update(source="events", n_events=int(events.shape[0]),
                         n_in_window=int(image.sum()))
         else:

@@ -24,8 +24,9 @@ import torch
 from torch.utils.data import DistributedSampler
 
 from upclens import __version__
-from upclens.errors import ParameterError, check_range
-from upclens.io import check_writable, write_json
+from upclens.data.store import dataset_fingerprint
+from upclens.errors import ParameterError, check_integer, check_range
+from upclens.io import check_folder, check_writable, remove_stale_temporaries, write_json
 from upclens.learn import checkpoint
 from upclens.learn.datasource import ArrayData, check_compatible, load_data
 from upclens.learn.distributed import (
@@ -180,17 +181,24 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
            settings: TrainSettings, resume: bool, progress: bool,
            stop_after: int | None) -> Path:
     """Train (or continue) the run in ``out`` epoch by epoch; see :func:`train`."""
+    if stop_after is not None:
+        check_integer("stop_after", stop_after, 1)
+    check_folder(out, "out")
     state, settings = _previous_state(out, settings, resume)
-    _prepare(ctx, out, settings)
     data = load_data(train_path, settings.max_train)
     val = load_data(val_path)
     check_compatible(val, {"px": data.px, "py": data.py}, "val")
+    inputs = {"train": dataset_fingerprint(train_path), "val": dataset_fingerprint(val_path)}
+    if state is not None:
+        check_same_data(state, inputs, out / checkpoint.CHECKPOINT_FILE,
+                        {"train": train_path, "val": val_path})
+    _prepare(ctx, out, settings)
     fit = _build(ctx, settings, data)
     run = _restore(fit, state)
     net = _wrap(ctx, fit.model)
     tensors = _on_device(ctx, fit.model, data)
     extra = {"n_train": len(data), "n_val": len(val), "train_data": str(train_path),
-             "world_size": ctx.world_size,
+             "data_sha256": inputs, "world_size": ctx.world_size,
              "target_min": [float(v) for v in data.targets.min(0).values],
              "target_max": [float(v) for v in data.targets.max(0).values]}
     epochs_here = 0
@@ -230,14 +238,53 @@ def _previous_state(out: Path, settings: TrainSettings, resume: bool
             raise ParameterError("out", str(out), "holds a run already: pass --resume to "
                                  "continue it, or choose a new folder")
         state = checkpoint.load(ckpt_path)
-        settings = TrainSettings.from_dict({**state["settings"], "device": settings.device})
+        settings = resume_settings(state, settings, ckpt_path)
+    elif resume:
+        raise ParameterError("resume", str(out), f"has no {checkpoint.CHECKPOINT_FILE} to "
+                             "continue; leave out --resume to start a new run")
     return state, settings
 
 
+def resume_settings(state: dict[str, Any], settings: TrainSettings, path: Path
+                    ) -> TrainSettings:
+    """The settings a resumed run continues with: those stored in its checkpoint.  ``settings``
+    must equal them (only the device may change); a difference is refused, named."""
+    stored = state.get("settings")
+    try:
+        recorded = TrainSettings.from_dict({**stored, "device": settings.device})
+    except (ParameterError, TypeError, ValueError):
+        raise ParameterError("checkpoint", str(path), "has damaged settings") from None
+    wanted, have = settings.to_dict(), recorded.to_dict()
+    changed = [f"{k} {have[k]!r} -> {wanted[k]!r}" for k in have if have[k] != wanted[k]]
+    if changed:
+        raise ParameterError("resume", str(path.parent),
+                             "continues with the settings it was started with; these differ: "
+                             + ", ".join(changed) + " (start a new run to change them)")
+    return recorded
+
+
+def check_same_data(state: dict[str, Any], inputs: dict[str, str], path: Path,
+                    files: dict[str, Path]) -> None:
+    """Refuse to resume on training or validation files (``files``, by role) other than the
+    run's own, compared by their content checksums ``inputs``; checkpoints without a record
+    are not checked."""
+    recorded = state.get("data")
+    if not isinstance(recorded, dict):
+        return
+    for name, flag in (("train", "data"), ("val", "val")):
+        if recorded.get(name) != inputs[name]:
+            raise ParameterError(flag, str(files[name]),
+                                 f"differs from the {name} data the run in {path.parent} was "
+                                 "started with (another file or other content)")
+
+
 def _prepare(ctx: DistContext, out: Path, settings: TrainSettings) -> None:
-    """Check the output folder, make the kernels deterministic and seed torch."""
+    """Make the output folder (the inputs were checked), remove temporaries of a save killed
+    before its rename, make the kernels deterministic and seed torch."""
     if ctx.is_main:
         check_writable(out / checkpoint.MODEL_FILE, "out", make_parents=True)
+        for name in (checkpoint.MODEL_FILE, checkpoint.CHECKPOINT_FILE, "history.json"):
+            remove_stale_temporaries(out / name)
     if ctx.device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # On GPUs some backward kernels (adaptive pooling) have no deterministic version: warn there.
@@ -272,11 +319,16 @@ def _restore(fit: _Fit, state: dict[str, Any] | None) -> dict[str, Any]:
     run: dict[str, Any] = {"epoch": 0, "best": math.inf, "best_epoch": -1, "bad": 0,
                            "history": [], "seconds": 0.0}
     if state is not None:
-        fit.model.load_state_dict(state["model"])
-        fit.loss_fn.load_state_dict(state["loss"])
-        fit.opt.load_state_dict(state["optimizer"])
-        fit.sched.load_state_dict(state["scheduler"])
-        run = state["run"]
+        try:
+            fit.model.load_state_dict(state["model"])
+            fit.loss_fn.load_state_dict(state["loss"])
+            fit.opt.load_state_dict(state["optimizer"])
+            fit.sched.load_state_dict(state["scheduler"])
+            run = dict(state["run"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[-1].strip()[:120]
+            raise ParameterError("checkpoint", "checkpoint.pt", "does not fit the model of "
+                                 f"these settings and data ({first})") from None
     return run
 
 
@@ -364,7 +416,8 @@ def _save_epoch(out: Path, fit: _Fit, settings: TrainSettings, data: ArrayData,
     checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
                      "settings": settings.to_dict(), "model": model.state_dict(),
                      "loss": fit.loss_fn.state_dict(), "optimizer": fit.opt.state_dict(),
-                     "scheduler": fit.sched.state_dict(), "run": run},
+                     "scheduler": fit.sched.state_dict(), "run": run,
+                     "data": extra.get("data_sha256")},
                     out / checkpoint.CHECKPOINT_FILE)
     write_json({"settings": settings.to_dict(), **run}, out / "history.json", indent=1)
     if progress:

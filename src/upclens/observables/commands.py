@@ -45,12 +45,14 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Any:
+    from upclens.errors import flag_names
     from upclens.observables.measures import DEFAULT_WINDOWS, ObservableSettings
 
-    return ObservableSettings(windows=tuple(args.windows or DEFAULT_WINDOWS),
-                              low_pt_cut=args.low_pt_cut, dark_fraction=args.dark_fraction,
-                              dark_region=args.dark_region, subpixels=args.subpixels,
-                              n_boot=args.bootstrap, seed=args.seed)
+    with flag_names({"n_boot": "bootstrap", "windows": "window"}):
+        return ObservableSettings(windows=tuple(args.windows or DEFAULT_WINDOWS),
+                                  low_pt_cut=args.low_pt_cut, dark_fraction=args.dark_fraction,
+                                  dark_region=args.dark_region, subpixels=args.subpixels,
+                                  n_boot=args.bootstrap, seed=args.seed)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -221,8 +223,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 
 def _v3_study(args: argparse.Namespace) -> int:
+    from upclens.io import check_folder
     from upclens.observables.v3study import markdown, v3_study, write_v3_study
 
+    check_folder(args.out, "out")
     result = v3_study(beta2=args.beta2, beta3=args.beta3, b=args.b, pixels=args.pixels,
                       pmax=args.pmax, window=args.window, pairs=tuple(args.pairs),
                       seeds=args.seeds, events=tuple(args.events),

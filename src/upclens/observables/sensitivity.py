@@ -143,12 +143,14 @@ def sensitivity(dataset_path: str | os.PathLike[str], out_dir: str | os.PathLike
     observables.csv (per image), sensitivity.csv / .json / .md (the table) and, with ``plots``,
     sensitivity.png (each observable against each parameter).  Returns the result dict of
     :func:`sensitivity_table` plus source, counts and files, JSON-ready (NaN as None)."""
-    out = Path(out_dir)
+    from upclens.io import check_folder
+
+    out = check_folder(out_dir, "out")
+    table = measure_dataset(dataset_path, settings, indices)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ParameterError("out", str(out_dir), f"cannot be created ({exc.strerror})") from None
-    table = measure_dataset(dataset_path, settings, indices)
     result = sensitivity_table(table, parameters)
     result["source"] = str(dataset_path)
     result["counts"] = bool(table.meta["counts"])

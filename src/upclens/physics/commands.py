@@ -110,13 +110,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from upclens.io import check_writable
+    from upclens.errors import check_integer
+    from upclens.io import check_png_path, check_writable
     from upclens.physics.image import DoubleSlit
     from upclens.physics.settings import Collision, ImageGrid
 
     check_writable(args.out)
     if args.plot:
-        check_writable(args.plot, "plot")
+        check_png_path(args.plot, "plot")
+    check_integer("seed", args.seed, 0, 2**63 - 1)
+    check_range("incoherent_fraction", args.incoherent_fraction, 0.0, 1.0, hi_open=True)
+    check_range("smearing", args.smearing, 0.0, 1.0)
+    if args.events is None:
+        for flag, value in (("incoherent_fraction", args.incoherent_fraction),
+                            ("smearing", args.smearing)):
+            if value != 0.0:
+                raise ParameterError(flag, value, "applies only to images of --events J/psi")
     nucleus = nucleus_from_args(args)
     collision = Collision(sqrt_snn=args.sqrt_snn, rapidity=args.rapidity, b=args.b,
                           b_angle=args.b_angle, b_magnitude="upc" if args.b_upc else "fixed",

@@ -59,10 +59,28 @@ class Image:
 
     @classmethod
     def load_npz(cls, path: str) -> Image:
-        """Read an image written by :meth:`save_npz`."""
-        with np.load(path) as data:
-            return cls(px=data["px"], py=data["py"], intensity=data["intensity"],
-                       config=json.loads(str(data["config"])))
+        """Read an image written by :meth:`save_npz`; anything else is refused with one line
+        (ParameterError) naming the file and what is wrong."""
+        from upclens.errors import ParameterError
+        from upclens.io import read_npz
+
+        data = read_npz(path, "image", ("px", "py", "intensity", "config"))
+        px, py, inten = data["px"], data["py"], data["intensity"]
+        if px.ndim != 1 or py.ndim != 1 or px.size < 2 or py.size < 2:
+            raise ParameterError("image", str(path), "px and py must be 1-d axes of >= 2 bins")
+        if inten.ndim != 2 or inten.shape != (py.size, px.size):
+            raise ParameterError("image", str(path), f"intensity of shape {inten.shape} must be "
+                                 f"(len(py), len(px)) = ({py.size}, {px.size})")
+        if not (np.issubdtype(inten.dtype, np.number) and np.isfinite(inten).all()):
+            raise ParameterError("image", str(path), "intensity must be finite numbers")
+        try:
+            config = json.loads(str(data["config"]))
+        except ValueError:
+            config = None
+        if not isinstance(config, dict):
+            raise ParameterError("image", str(path), "config must be a JSON table (as "
+                                 "upclens simulate writes it)")
+        return cls(px=px, py=py, intensity=inten, config=config)
 
 
 def isotropic_axes(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from upclens.errors import ParameterError
-from upclens.io import atomic_path, check_writable
+from upclens.io import FileLock, atomic_path, check_folder, check_writable
 from upclens.pipeline.plan import RunPlan
 
 __all__ = ["RunPlan", "register", "run_study"]
+
+LOCK_FILE = "run.lock"  # held while a study runs in the folder (removed by its holder on release)
 
 
 def run_study(out: str | Path, config: str | Path | None = None, *, preset: str = "small",
@@ -40,12 +42,15 @@ def run_study(out: str | Path, config: str | Path | None = None, *, preset: str 
     if plan is None:
         plan = plan_for(preset, seed=seed, n_images=n_images)
     check_sizes(plan, cfg)
+    check_folder(out)
     check_writable(out / "config.toml", "out", make_parents=True)
     toml_text = config_to_toml(cfg)
-    _claim_folder(out, toml_text, plan.to_dict())
-    t0 = time.perf_counter()
-    results = run_stages(out, build_stages(out, cfg, plan, progress), progress)
-    return write_report(out, results, toml_text, plan.to_dict(), time.perf_counter() - t0)
+    # One study at a time per folder: a second run would train into the same model/.
+    with FileLock(out / LOCK_FILE, str(out)):
+        _claim_folder(out, toml_text, plan.to_dict())
+        t0 = time.perf_counter()
+        results = run_stages(out, build_stages(out, cfg, plan, progress), progress)
+        return write_report(out, results, toml_text, plan.to_dict(), time.perf_counter() - t0)
 
 
 def _claim_folder(out: Path, toml_text: str, plan: dict[str, Any]) -> None:

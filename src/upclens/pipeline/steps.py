@@ -52,8 +52,11 @@ class Study:
         return str(Path(path).resolve().relative_to(self.out.resolve()))
 
     def pngs(self, folder: Path) -> list[str]:
-        """The PNG figures in ``folder``, relative to the output folder."""
-        return sorted(self.rel(p) for p in folder.glob("*.png"))
+        """The figures a stage wrote into ``folder``, relative to the output folder: regular
+        .png files, not the hidden temporaries that a killed atomic write leaves
+        (``.NAME.XXXX.png``) nor links."""
+        return sorted(self.rel(p) for p in folder.glob("*.png")
+                      if not p.name.startswith(".") and p.is_file() and not p.is_symlink())
 
 
 def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = True

@@ -6,20 +6,23 @@ momentum from that collision's orientation-averaged intensity I(p; b, y) = tr rh
 (orientations are not observed and independent per event), rotated by the direction of b.  The
 meson carries rho(p)/tr rho(p) in the lab (x, y) basis (physics/image.py, ``exact_density_matrix``).
 
-Set-up (per nucleus): in the frame where b lies along +x, the orientation moments
-<G_1>, <G_1i G_1j*>, <G_2>, <G_2i G_2j*> are computed on the pixel centres of a square momentum
-grid of step ``EVENT_P_STEP`` covering |p| < pt_max, at 8 Chebyshev nodes in 1/b, interpolated to
-``N_B_TABLE`` nodes uniform in log b, for every rapidity node (step <= ``Y_NODE_STEP``).  Stored per
-(y node, b node) and pixel, normalised by the node's yield N = int T d^2p:
-    S_ij = <G_1i G_1j*> + conj(<G_2i G_2j*>)    (the non-interfering part, T = tr S),
-    P_ij = <G_1i> conj(<G_2j>)                   (the interference, times e = exp(i p.b / hbar c)),
-so that rho(p) = S + P e + (P e)^dagger.  Between nodes the tables are mixed linearly in log b and
-y, the yield N log-linearly; the interference phase is applied at the event's exact b and p.
+Set-up (per nucleus), in the frame where b lies along +x: each production source is a target hit by
+a photon of energy omega = (M/2) e^eta (eta = -y for target 1, +y for target 2).  For every eta
+node the single-source moments <G_i> and <G_i G_j*> are computed on the pixel centres of a square
+momentum grid of step ``EVENT_P_STEP`` covering |p| < pt_max, at 8 Chebyshev nodes in 1/b, and
+interpolated to ``N_B_TABLE`` nodes uniform in log b.  They are stored divided by the source's
+yield N(eta, b) = int tr <G G^dagger> d^2p (so <G>/sqrt(N), <G G^dagger>/N).  An event combines its
+two sources exactly, at its own b and y, with weights N_1, N_2 and the phase e = exp(i p_x b):
+    rho = S_1 + S_2 + P e + (P e)^dagger,   S_1 = <G_1 G_1^dagger>,  S_2 = conj(<G_1' G_1'^dagger>),
+    P = <G_1> <G_2>^dagger,  <G_2> = -conj(<G_1'>)  (G_1': target-1 amplitude, target-2 photon);
+only each source's smooth normalised moments are interpolated (linearly in log b and eta, the
+yield log-linearly).
 
-Sampling by rejection: (b, y) from 2 pi b P_noHad w(b) N(b, y) (tabulated, 0.05 fm cells), a table
-node from the mixture weights, a pixel from that node's T, a uniform point inside it; accepted with
-probability I / (2 T) <= 1 (|<G_1> . <G_2>*| <= T / 2 by Cauchy-Schwarz), which is exact for the
-mixture model.  About half the proposals are accepted.
+Sampling by rejection: (b, y) from 2 pi b P_noHad w(b) (N_1 + N_2) (tabulated on 0.05 fm cells),
+then a source (probability N_i / (N_1 + N_2)), a table node from the interpolation weights, a pixel
+from that node's tr S and a uniform point inside it; accepted with probability I / (2 T) <= 1,
+T = tr S_1 + tr S_2 (Cauchy-Schwarz: |<G_1>.<G_2>*| <= T / 2), exact for the interpolated model.
+About half the proposals are accepted.
 """
 
 from __future__ import annotations
@@ -87,6 +90,10 @@ class EventSampler:
         self.rapidity = (lo, hi)
         n_y = 1 if hi == lo else max(2, math.ceil((hi - lo) / Y_NODE_STEP - 1e-9) + 1)
         self.y_nodes = np.linspace(lo, hi, n_y)
+        # eta = -y (target 1) and +y (target 2): one table per distinct photon energy
+        eta = np.round(np.concatenate([-self.y_nodes, self.y_nodes]), 12)
+        self.eta_nodes, inverse = np.unique(eta, return_inverse=True)
+        self._eta_index = inverse.reshape(2, n_y)  # [source, y node] -> eta table
 
         k = math.ceil(self.pt_max / EVENT_P_STEP - 1e-9)
         self.grid = ImageGrid(pixels=2 * k, pmax=k * EVENT_P_STEP)
@@ -98,9 +105,10 @@ class EventSampler:
         self._cx = cx.ravel()[self._pix]
         self._cy = cy.ravel()[self._pix]
 
-        sims = [DoubleSlit(nucleus, Collision(sqrt_snn=sqrt_snn, rapidity=float(y)),
+        # DoubleSlit at rapidity eta: its target-2 amplitude has omega = (M/2) e^eta.
+        sims = [DoubleSlit(nucleus, Collision(sqrt_snn=sqrt_snn, rapidity=float(e)),
                            self.switches, self.grid, self.numerics, meson=meson)
-                for y in self.y_nodes]
+                for e in self.eta_nodes]
         self._b_table(sims[0], b_weight)
         self._tables(sims)
         self._proposal_table()
@@ -132,49 +140,38 @@ class EventSampler:
         self.b_nodes = np.exp(np.linspace(math.log(b_lo), math.log(b_hi), N_B_TABLE))
 
     def _tables(self, sims: list[DoubleSlit]) -> None:
-        """Normalised S and P tables per (y node, b node, pixel) and the node yields N."""
+        """Normalised single-source tables per (eta node, b node, pixel) and the yields N."""
         nc = 1 if self.switches.polarization == "scalar" else 2
         self._nc = nc
-        n_y, n_b, n_pix = len(sims), self.b_nodes.size, self._pix.size
-        ncol = nc * nc * 2  # S (Hermitian: nc^2 reals) + P (complex: 2 nc^2 reals) -> 3 nc^2
-        ncol = 3 * nc * nc
-        tab = np.empty((n_y, n_b, n_pix, ncol))
-        yields = np.empty((n_y, n_b))
+        n_e, n_b, n_pix = len(sims), self.b_nodes.size, self._pix.size
+        tab = np.empty((n_e, n_b, n_pix, nc * nc + 2 * nc))
+        yields = np.empty((n_e, n_b))
         step2 = self.grid.step**2
-        for l, sim in enumerate(sims):
-            nodes, weights = orientation_quadrature(
-                self.numerics, z_symmetric=not self.switches.coherence_phase, mirror=True)
-            amp1, amp2 = sim.amplitude(1), sim.amplitude(2)
-            g1 = amp1.profiles(nodes)
-            g2 = g1 if amp2 is amp1 else amp2.profiles(nodes)
-            moments = _moments_on_nodes(sim, (amp1, amp2), (g1, g2), weights, self.b_nodes,
+        nodes, weights = orientation_quadrature(
+            self.numerics, z_symmetric=not self.switches.coherence_phase, mirror=True)
+        for e, sim in enumerate(sims):
+            amp = sim.amplitude(2)
+            moments = _moments_on_nodes(sim, amp, amp.profiles(nodes), weights, self.b_nodes,
                                         self._pix, self.numerics.n_b_moments)
             for k in range(n_b):
-                mom = moments[k]
-                m1 = mom[:nc]
-                s1 = mom[nc:nc + nc * nc].reshape(nc, nc, -1)
-                m2 = mom[nc + nc * nc:2 * nc + nc * nc]
-                s2 = mom[2 * nc + nc * nc:].reshape(nc, nc, -1)
-                s = s1 + np.conj(s2)
-                pm = m1[:, None] * np.conj(SECOND_SOURCE_SIGN * np.conj(m2))[None, :]
-                t = np.real(np.trace(s))
-                total = float(t.sum() * step2)
-                yields[l, k] = total
-                tab[l, k] = _pack(s, pm, nc).T / total
-        self._tab = tab
+                m = moments[k, :nc]
+                sq = moments[k, nc:].reshape(nc, nc, -1)
+                total = float(np.real(np.trace(sq)).sum() * step2)
+                yields[e, k] = total
+                tab[e, k] = _pack(sq / total, m / math.sqrt(total), nc).T
+        self._tab = tab.reshape(n_e * n_b, n_pix, -1)
         self._log_yield = np.log(yields)
-        t_hat = _trace_s(tab, nc) * step2
+        self._log_yield -= self._log_yield.max()
+        t_hat = _trace_s(self._tab, nc) * step2
         cdf = np.cumsum(t_hat, axis=-1)
         cdf /= cdf[..., -1:]
         cdf[..., -1] = 1.0
-        n_nodes = n_y * n_b
-        self._cdf_flat = (cdf.reshape(n_nodes, n_pix)
-                          + np.arange(n_nodes)[:, None]).ravel()
+        self._cdf_flat = (cdf + np.arange(n_e * n_b)[:, None]).ravel()
 
-    def _node_weights(self, b: np.ndarray, y: np.ndarray
+    def _node_weights(self, b: np.ndarray, y: np.ndarray, source: int
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Linear weights in (log b, y): node indices (n, 4) into the flat (y, b) nodes, weights
-        (n, 4) and the log-linear log yield (n,)."""
+        """Table nodes (n, 4) of ``source`` (0: target 1, 1: target 2) at (b, y), their linear
+        weights in (log b, eta) (n, 4) and the source's log-linear log yield (n,)."""
         lb = np.log(self.b_nodes)
         t = (np.log(b) - lb[0]) / (lb[1] - lb[0])
         kb = np.clip(np.floor(t).astype(int), 0, lb.size - 2)
@@ -189,16 +186,16 @@ class EventSampler:
             ky = np.clip(np.floor(sy).astype(int), 0, n_y - 2)
             s = np.clip(sy - ky, 0.0, 1.0)
             ky1 = ky + 1
+        e0, e1 = self._eta_index[source][ky], self._eta_index[source][ky1]
         n_b = lb.size
-        idx = np.stack([ky * n_b + kb, ky * n_b + kb + 1, ky1 * n_b + kb, ky1 * n_b + kb + 1],
+        idx = np.stack([e0 * n_b + kb, e0 * n_b + kb + 1, e1 * n_b + kb, e1 * n_b + kb + 1],
                        axis=1)
         w = np.stack([(1 - s) * (1 - t), (1 - s) * t, s * (1 - t), s * t], axis=1)
-        ly = self._log_yield.ravel()
-        log_yield = np.sum(w * ly[idx], axis=1)
+        log_yield = np.sum(w * self._log_yield.ravel()[idx], axis=1)
         return idx, w, log_yield
 
     def _proposal_table(self) -> None:
-        """Cumulative (b, y) cell table of 2 pi b P_noHad w(b) N(b, y)."""
+        """Cumulative (b, y) cell table of 2 pi b P_noHad w(b) (N_1 + N_2)(b, y)."""
         if self.y_nodes.size == 1:
             self._y_cells = self.y_nodes.copy()
             self._y_step = 0.0
@@ -208,12 +205,36 @@ class EventSampler:
             self._y_cells = 0.5 * (edges[1:] + edges[:-1])
             self._y_step = float(edges[1] - edges[0])
         bb, yy = np.meshgrid(self._b_cells, self._y_cells)  # [iy, ib]
-        _, _, log_yield = self._node_weights(bb.ravel(), yy.ravel())
-        dens = (np.broadcast_to(self._b_geo, bb.shape).ravel()
-                * np.exp(log_yield - log_yield.max()))
-        self._cell_density = dens.reshape(bb.shape)
+        total = sum(np.exp(self._node_weights(bb.ravel(), yy.ravel(), src)[2])
+                    for src in (0, 1))
+        dens = np.broadcast_to(self._b_geo, bb.shape).ravel() * total
         cdf = np.cumsum(dens)
         self._cell_cdf = cdf / cdf[-1]
+
+    # -- the model at given (b, y, p) ----------------------------------------------------------
+    def _sources(self, b: np.ndarray, y: np.ndarray, pix: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """S = S_1 + S_2 and P = <G_1> <G_2>^dagger for events at (b, y) (n,) on the table pixels
+        ``pix`` (n,): shapes (n, nc, nc); with ``pix`` None on every pixel: (n, n_pix, nc, nc).
+        Also the two yields (n, 2)."""
+        nc = self._nc
+        parts = []
+        yields = []
+        for src in (0, 1):
+            idx, w, log_yield = self._node_weights(b, y, src)
+            if pix is None:
+                mix = np.einsum("nk,nkpc->npc", w, self._tab[idx])
+                n_src = np.exp(log_yield)[:, None]
+            else:
+                mix = np.einsum("nk,nkc->nc", w, self._tab[idx, pix[:, None]])
+                n_src = np.exp(log_yield)
+            sq, m = _unpack(mix, nc)
+            yields.append(np.exp(log_yield))
+            parts.append((sq * n_src[..., None, None], m * np.sqrt(n_src)[..., None]))
+        (s1, m1), (s2, m2) = parts
+        mean2 = SECOND_SOURCE_SIGN * np.conj(m2)
+        return (s1 + np.conj(s2), m1[..., :, None] * np.conj(mean2)[..., None, :],
+                np.stack(yields, axis=1))
 
     # -- sampling ------------------------------------------------------------------------------
     def _propose(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -223,7 +244,10 @@ class EventSampler:
         iy, ib = np.divmod(cell, self._b_cells.size)
         b = self._b_cells[ib] + (rng.random(n) - 0.5) * self._b_step
         y = self._y_cells[iy] + (rng.random(n) - 0.5) * self._y_step
-        idx, w, _ = self._node_weights(b, y)
+        (idx1, w1, ly1), (idx2, w2, ly2) = (self._node_weights(b, y, src) for src in (0, 1))
+        second = rng.random(n) * (1.0 + np.exp(ly1 - ly2)) < 1.0  # P(source 2) = N2/(N1+N2)
+        idx = np.where(second[:, None], idx2, idx1)
+        w = np.where(second[:, None], w2, w1)
         pick = np.minimum(np.sum(np.cumsum(w, axis=1) <= rng.random(n)[:, None], axis=1), 3)
         node = idx[np.arange(n), pick]
         n_pix = self._pix.size
@@ -233,17 +257,14 @@ class EventSampler:
         px = self._cx[pix] + (rng.random(n) - 0.5) * step
         py = self._cy[pix] + (rng.random(n) - 0.5) * step
         u = rng.random(n)
-        ok = np.hypot(px, py) < self.pt_max
-        tab = self._tab.reshape(-1, n_pix, self._tab.shape[-1])
-        mix = np.einsum("nk,nkc->nc", w[ok], tab[idx[ok], pix[ok, None]])
-        s, pm = _unpack(mix, self._nc)
-        e = np.exp(1j * px[ok] * b[ok] / HBARC)
-        rho = s + pm * e[:, None, None]
-        rho = rho + np.conj(np.swapaxes(pm * e[:, None, None], 1, 2))
+        ok = np.flatnonzero(np.hypot(px, py) < self.pt_max)
+        s, pm, _ = self._sources(b[ok], y[ok], pix[ok])
+        term = pm * np.exp(1j * px[ok] * b[ok] / HBARC)[:, None, None]
+        rho = s + term + np.conj(np.swapaxes(term, 1, 2))
         trace_s = np.real(np.trace(s, axis1=1, axis2=2))
         inten = np.real(np.trace(rho, axis1=1, axis2=2))
         acc = u[ok] * 2.0 * trace_s < inten
-        keep = np.flatnonzero(ok)[acc]
+        keep = ok[acc]
         return {"px": px[keep], "py": py[keep], "b": b[keep], "y": y[keep],
                 "rho": rho[acc] / inten[acc, None, None]}
 
@@ -253,8 +274,7 @@ class EventSampler:
         parts: list[dict[str, np.ndarray]] = []
         got = 0
         while got < n:
-            need = n - got
-            batch = self._propose(min(int(2.2 * need) + 64, 1 << 20), rng)
+            batch = self._propose(min(int(2.2 * (n - got)) + 64, 1 << 20), rng)
             parts.append(batch)
             got += batch["px"].size
         cat = {key: np.concatenate([p[key] for p in parts])[:n] if parts else np.empty(0)
@@ -283,17 +303,12 @@ class EventSampler:
             raise ParameterError("y", y.tolist(), f"must lie inside the rapidity range "
                                  f"[{lo:g}, {hi:g}] of this sampler")
         if self._dsdy is None:
-            self._dsdy = np.array([self._yield_at(float(v)) for v in self.y_nodes])
+            inside = np.hypot(self._cx, self._cy) < self.pt_max
+            self._dsdy = np.array([np.real(np.trace(self.pixel_density(float(v))))[inside].sum()
+                                   for v in self.y_nodes])
         if self.y_nodes.size == 1:
             return np.full(y.shape, self._dsdy[0])
         return np.interp(y, self.y_nodes, self._dsdy)
-
-    def _yield_at(self, y: float) -> float:
-        """int db 2 pi b P_noHad w(b) int_{|p| < pt_max} I(p; b, y) d^2p (pixel centres inside)."""
-        inside = np.hypot(self._cx, self._cy) < self.pt_max
-        rho = self.pixel_density(y)
-        return float(np.real(rho[0, 0] + rho[1, 1])[inside].sum() if self._nc == 2
-                     else np.real(rho[0, 0])[inside].sum())
 
     def pixel_density(self, y: float) -> np.ndarray:
         """The model's rho integrated over each table pixel and over |b| (frame of b, b along
@@ -301,24 +316,19 @@ class EventSampler:
         the pixels ``pixel_centres``; the phase exp(i p_x b) is integrated exactly over the
         pixel (a sinc).  Relative units, shared with ``dsigma_dy``."""
         b = self._b_cells
-        idx, w, log_yield = self._node_weights(b, np.full(b.size, float(y)))
         n_pix = self._pix.size
-        tab = self._tab.reshape(-1, n_pix, self._tab.shape[-1])
         step = self.grid.step
-        weight = self._b_geo * np.exp(log_yield) * self._b_step * step**2
-        # rho is linear in the node tables: S_k with the summed weights, P_k with the summed
-        # weights times the phase, which depends on p_x only.
-        node_w = np.zeros((tab.shape[0], b.size))
-        np.add.at(node_w, (idx, np.arange(b.size)[:, None]), weight[:, None] * w)
-        ux, inverse = np.unique(self._cx, return_inverse=True)
-        phase = (np.exp(1j * np.outer(b, ux) / HBARC)
-                 * np.sinc(b * step / (2 * math.pi * HBARC))[:, None])
-        node_phase = (node_w @ phase)[:, inverse]  # (n_nodes, n_pix)
-        s, _ = _unpack(np.einsum("k,kpc->pc", node_w.sum(axis=1), tab), self._nc)
-        _, pm = _unpack(tab, self._nc)  # (n_nodes, n_pix, nc, nc)
-        term = np.einsum("kp,kpij->pij", node_phase, pm)
-        rho = s + term + np.conj(np.swapaxes(term, -1, -2))
-        return np.moveaxis(rho, 0, -1)
+        weight = self._b_geo * self._b_step * step**2
+        total = np.zeros((n_pix, self._nc, self._nc), complex)
+        for i0 in range(0, b.size, 16):
+            bb = b[i0:i0 + 16]
+            s, pm, _ = self._sources(bb, np.full(bb.size, float(y)), None)
+            phase = (np.exp(1j * np.outer(bb, self._cx) / HBARC)
+                     * np.sinc(bb * step / (2 * math.pi * HBARC))[:, None])
+            term = pm * phase[:, :, None, None]
+            rho = s + term + np.conj(np.swapaxes(term, -1, -2))
+            total += np.einsum("n,npij->pij", weight[i0:i0 + 16], rho)
+        return np.moveaxis(total, 0, -1)
 
     @property
     def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
@@ -326,53 +336,53 @@ class EventSampler:
         return self._cx.copy(), self._cy.copy()
 
 
-def _moments_on_nodes(sim: DoubleSlit, amps: tuple, gammas: tuple[np.ndarray, np.ndarray],
-                      weights: np.ndarray, b_nodes: np.ndarray, pix: np.ndarray,
-                      n_cheb: int) -> np.ndarray:
-    """Flat moment stacks (DoubleSlit._moments_over_b, ``matrix``) with b along +x on the pixels
-    ``pix``, at every |b| of ``b_nodes``: (n_b, 2 nc + 2 nc^2, n_pix) complex.
+def _moments_on_nodes(sim: DoubleSlit, amp, gamma_x: np.ndarray, weights: np.ndarray,
+                      b_nodes: np.ndarray, pix: np.ndarray, n_cheb: int) -> np.ndarray:
+    """Single-source moments (<G> (nc), <G_i G_j*> (nc^2)) of ``amp`` with the emitter at
+    (-b, 0) on the pixels ``pix``, at every |b| of ``b_nodes``: (n_b, nc + nc^2, n_pix) complex.
 
     Computed at ``n_cheb`` Chebyshev-Lobatto nodes in 1/b and interpolated (barycentric) after
-    dividing each source's moments by its centre flux (sqrt for <G>, linear for <G G*>): the
-    flux falls by orders of magnitude over the |b| range while the ratio is smooth in 1/b.
+    dividing by the centre flux (sqrt for <G>, linear for <G G*>): the flux falls by orders of
+    magnitude over the |b| range while the ratio is smooth in 1/b.
     """
-    amp1, amp2 = amps
-    at = sim._moments_over_b(amp1, amp2, gammas, weights, True, np.array([1.0]), matrix=True,
-                             angle=0.0)
-    nc = amp1.n_components
-    n_flat = 2 * nc + 2 * nc * nc
+    nc = amp.n_components
 
-    def scale(b: float) -> np.ndarray:
-        f1, f2 = (float(rapidity_flux(a.kinematics.omega, np.array([b]), a.gamma,
-                                      a.emitter_charge, a.emitter_radius)[0]) for a in amps)
-        return np.concatenate([np.full(nc, math.sqrt(f1)), np.full(nc * nc, f1),
-                               np.full(nc, math.sqrt(f2)), np.full(nc * nc, f2)])
+    def at(b: float) -> np.ndarray:
+        m, sq = sim._ensemble(amp, gamma_x, weights, (-b, 0.0), True, matrix=True)
+        flux = float(rapidity_flux(amp.kinematics.omega, np.array([b]), amp.gamma,
+                                   amp.emitter_charge, amp.emitter_radius)[0])
+        flat = np.concatenate([m.reshape(nc, -1)[:, pix] / math.sqrt(flux),
+                               sq.reshape(nc * nc, -1)[:, pix] / flux])
+        return flat, flux
 
     u_lo, u_hi = 1.0 / b_nodes.max(), 1.0 / b_nodes.min()
     u = 0.5 * (u_lo + u_hi) + 0.5 * (u_hi - u_lo) * np.cos(
         math.pi * np.arange(n_cheb) / (n_cheb - 1))
-    values = np.stack([at(1.0 / v).reshape(n_flat, -1)[:, pix] / scale(1.0 / v)[:, None]
-                       for v in u])
-    interp = BarycentricInterpolator(u, values, axis=0)
-    return np.stack([interp(1.0 / b) * scale(float(b))[:, None] for b in b_nodes])
+    interp = BarycentricInterpolator(u, np.stack([at(1.0 / v)[0] for v in u]), axis=0)
+    out = np.empty((b_nodes.size, nc + nc * nc, pix.size), complex)
+    for k, b in enumerate(b_nodes):
+        flux = float(rapidity_flux(amp.kinematics.omega, np.array([b]), amp.gamma,
+                                   amp.emitter_charge, amp.emitter_radius)[0])
+        scale = np.concatenate([np.full(nc, math.sqrt(flux)), np.full(nc * nc, flux)])
+        out[k] = interp(1.0 / b) * scale[:, None]
+    return out
 
 
-def _pack(s: np.ndarray, pm: np.ndarray, nc: int) -> np.ndarray:
-    """(S, P) of shape (nc, nc, n) each -> (3 nc^2, n) reals: the upper triangle of S (diagonal
-    real, off-diagonal real and imaginary parts), then the real and imaginary parts of P."""
+def _pack(s: np.ndarray, m: np.ndarray, nc: int) -> np.ndarray:
+    """(S (nc, nc, n), m (nc, n)) -> (nc^2 + 2 nc, n) reals: the upper triangle of the Hermitian S
+    (diagonal real, off-diagonal real and imaginary parts), then Re m, Im m."""
     rows = []
     for i in range(nc):
         rows.append(s[i, i].real)
         for j in range(i + 1, nc):
             rows.extend([s[i, j].real, s[i, j].imag])
-    flat = pm.reshape(nc * nc, -1)
-    rows.extend(flat.real)
-    rows.extend(flat.imag)
+    rows.extend(m.real)
+    rows.extend(m.imag)
     return np.array(rows)
 
 
 def _unpack(cols: np.ndarray, nc: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of ``_pack`` on the last axis: (..., 3 nc^2) -> S, P (..., nc, nc) complex."""
+    """Inverse of ``_pack`` on the last axis: (..., nc^2 + 2 nc) -> S (..., nc, nc), m (..., nc)."""
     lead = cols.shape[:-1]
     s = np.zeros((*lead, nc, nc), complex)
     c = 0
@@ -383,11 +393,9 @@ def _unpack(cols: np.ndarray, nc: int) -> tuple[np.ndarray, np.ndarray]:
             s[..., i, j] = cols[..., c] + 1j * cols[..., c + 1]
             s[..., j, i] = cols[..., c] - 1j * cols[..., c + 1]
             c += 2
-    n2 = nc * nc
-    pm = (cols[..., c:c + n2] + 1j * cols[..., c + n2:c + 2 * n2]).reshape(*lead, nc, nc)
-    return s, pm
+    return s, cols[..., c:c + nc] + 1j * cols[..., c + nc:c + 2 * nc]
 
 
 def _trace_s(tab: np.ndarray, nc: int) -> np.ndarray:
-    """tr S from packed columns (..., 3 nc^2)."""
+    """tr S from packed columns (..., nc^2 + 2 nc)."""
     return tab[..., 0] if nc == 1 else tab[..., 0] + tab[..., 3]

@@ -44,6 +44,7 @@ class EventAnalysis:
     neutron classes tagged.  rapidity: every rapidity node of the engine (else y = 0 only).
     detector: a preset of physics/detector.py or None.  pt_max: window |pT| < pt_max (GeV).
     incoherent: a nucleon-level incoherent background whose share is a parameter.
+    square (b known only): the window |px|, |py| < pt_max of today's images instead of the disk.
     """
 
     b_known: bool = False
@@ -54,6 +55,7 @@ class EventAnalysis:
     pt_max: float = 0.2
     incoherent: bool = False
     n_phi: int = N_PHI
+    square: bool = False
 
     def __post_init__(self) -> None:
         check_choice("channel", self.channel, CHANNELS)
@@ -118,7 +120,8 @@ class EventModel:
         d = self.cache(point)
         a = self.analysis
         if a.b_known:
-            keep = np.hypot(d.px, d.py) < a.pt_max
+            keep = (np.maximum(np.abs(d.px), np.abs(d.py)) < a.pt_max if a.square
+                    else np.hypot(d.px, d.py) < a.pt_max)
             p = d.pixels[keep]
             return p / p.sum()
         mom, y, edges = self._select(d)

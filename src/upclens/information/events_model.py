@@ -11,16 +11,16 @@ the meson's transverse spin density matrix in the frame of b.  :func:`pixel_dens
 that model over |b| exactly as ``EventSampler.pixel_density`` does (same |b| cells, weights and
 pixel-averaged phase), but for several |b| weights at once and node by node: the tables are linear
 in the interpolation weights, so int db w(b) rho(p; b) reduces to per-node and per-node-pair kernels
-(cost independent of the number of pixels times |b| cells; tested equal to ``pixel_density``).
+(no loop over pixels times |b| cells; tested equal to ``pixel_density``).
 
 Integrating the direction of b leaves, per pT ring (b frame, rho rotated into the frame of the pair
 pT at each pixel), three moments: I = sum tr rho, D = sum (rho'_xx - rho'_yy), X = sum Re rho'_xy.
 The decay angle then enters linearly: integrated over the daughter's polar angle,
-    leptons (velocity beta):  p(Delta phi) = [I - k (D cos 2 Delta phi + 2 X sin 2 Delta phi)] / 2 pi,
+    leptons (velocity beta):  p(Delta phi) = [I - k (D cos 2 Dphi + 2 X sin 2 Dphi)] / 2 pi,
                               k = beta^2 / (3 - beta^2)   (1/2 for beta -> 1),
-    pions:                    p(Delta phi) = [I + (D cos 2 Delta phi + 2 X sin 2 Delta phi)] / 2 pi,
-from W ~ sum rho_ij (delta_ij - beta^2 n_i n_j) and W ~ sum rho_ij n_i n_j (physics/decays.py).  With a
-detector, the polar-angle integral carries the acceptance: see :func:`angular_factors`.
+    pions:                    p(Delta phi) = [I + (D cos 2 Dphi + 2 X sin 2 Dphi)] / 2 pi,
+from W ~ sum rho_ij (delta_ij - beta^2 n_i n_j) and W ~ sum rho_ij n_i n_j (physics/decays.py).
+With a detector, the polar-angle integral carries the acceptance: see :func:`angular_factors`.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ def _register_event_fisher(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--nuisances", default="R,a,sigma",
                    help="nuisances with Gaussian priors: R (0.02 fm), a (0.01 fm), sigma (20 %%); "
                         "'name:width' sets a width (default R,a,sigma)")
-    p.add_argument("--incoherent-configurations", type=_integer, default=400,
+    p.add_argument("--incoherent-configurations", type=_integer, default=200,
                    help="nucleon configurations of the incoherent (Good-Walker) background")
     p.add_argument("--no-step-check", action="store_true",
                    help="skip the derivatives with the doubled step (half the cost)")

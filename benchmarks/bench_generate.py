@@ -109,8 +109,9 @@ def io_cost(cfg, folder: Path, n_chunks: int = 40) -> dict[str, float]:
     staging.done(n_chunks)
     t2 = time.perf_counter()
     axis = ImageGrid(cfg.image.pixels, cfg.image.pmax).centres
-    write_dataset(folder / "io.h5", cfg.to_dict(), 5, n_chunks * cs, cs, cfg.columns, axis,
-                  axis, (staging.read(c) for c in range(n_chunks)))
+    write_dataset(folder / "io.h5", cfg.to_dict(), seed=5, n=n_chunks * cs, chunk_size=cs,
+                  columns=cfg.columns, px=axis, py=axis,
+                  chunks=(staging.read(c) for c in range(n_chunks)))
     t3 = time.perf_counter()
     staging.remove()
     n = n_chunks * cs

@@ -44,7 +44,7 @@ def main() -> None:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    train(args.data, args.val, out, settings, progress=args.progress, threads=args.threads)
+    train(args.data, args.val, out, settings=settings, progress=args.progress, threads=args.threads)
     seconds = time.perf_counter() - t0
     history = json.loads((out / "history.json").read_text())
     m = evaluate(out, args.test, out / "eval", figures=False, device="cpu")

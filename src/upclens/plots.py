@@ -18,13 +18,27 @@ PARAMETER_LABELS = {"beta2": r"$\beta_2$", "beta3": r"$\beta_3$",
 
 
 def pyplot() -> Any:
-    """matplotlib.pyplot on the file-only Agg backend (imported on first use)."""
+    """matplotlib.pyplot (imported on first use): on the file-only Agg backend unless a backend
+    was chosen already (MPLBACKEND, matplotlib.use, a notebook's inline backend), which is
+    kept."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    if not backend_chosen():
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def backend_chosen() -> bool:
+    """True when a backend was chosen (MPLBACKEND, rcParams, matplotlib.use), not left to
+    matplotlib's automatic choice."""
+    import matplotlib
+
+    try:
+        return matplotlib.get_backend(auto_select=False) is not None  # matplotlib >= 3.10
+    except TypeError:
+        return matplotlib.rcParams._get_backend_or_none() is not None
 
 
 def extent(px: np.ndarray, py: np.ndarray) -> list[float]:

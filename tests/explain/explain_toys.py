@@ -38,7 +38,8 @@ def write_dataset(path: Path, images: np.ndarray, labels: dict[str, np.ndarray],
     lab = np.stack([labels[c] for c in cols], 1).astype(np.float32)
     chunks = ((c, images[c * 4:(c + 1) * 4].astype(np.float32), lab[c * 4:(c + 1) * 4])
               for c in range(-(-n // 4)))
-    return store(path, {"pixels": nx, "pmax": pmax}, 1, n, 4, cols, axis, axis[:ny], chunks)
+    return store(path, {"pixels": nx, "pmax": pmax}, seed=1, n=n, chunk_size=4, columns=cols,
+                 px=axis, py=axis[:ny], chunks=chunks)
 
 
 def double_slit_images(n: int, pixels: int, rng: np.random.Generator,

@@ -74,7 +74,7 @@ def test_explain_cli_runs_a_trained_model(tmp_path, rng):
     from upclens.learn import TrainSettings, train
 
     run_dir = train(data, data, tmp_path / "runs" / "tiny",
-                    TrainSettings(epochs=1, batch_size=8, width=4, blocks=(1,), head=8),
+                    settings=TrainSettings(epochs=1, batch_size=8, width=4, blocks=(1,), head=8),
                     progress=False)
     res = _cli("explain", "--model", str(run_dir), "--data", str(data), "--out",
                str(tmp_path / "ex"), "--images", "2", "--window", "4", "--stride", "4",

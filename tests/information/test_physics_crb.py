@@ -18,9 +18,11 @@ from upclens.information import (
     plot_crb_versus_n,
     realism_ladder,
 )
-from upclens.physics.events import expected_image
+from upclens.physics.events import expected_image, fold_background_smearing
+from upclens.physics.image import DoubleSlit
 from upclens.physics.nucleus import Nucleus, density_profile
 from upclens.physics.numerics import Numerics
+from upclens.physics.settings import ModelSwitches
 
 POINT = {"beta2": 0.1, "beta3": 0.2, "delta_rnp": 0.1}
 
@@ -32,13 +34,41 @@ def small() -> InformationSettings:
         pixels=16, numerics=Numerics(n_orient_cos=8, n_orient_azimuth=16, dx=0.7))
 
 
-def test_background_and_smearing_fold_as_the_event_model(small):
+def test_the_model_folds_with_the_engines_fold(small, monkeypatch):
+    """Background and smearing come from the physics engine's one fold function, applied to the
+    model's coherent image and the density profile of the point."""
+    import upclens.information.model as model_module
+
     s = replace(small, incoherent_fraction=0.3, smearing=0.01)
     model = ExactImageModel(s)
-    coh, _ = model.coherent(POINT)
-    profile = density_profile(Nucleus.from_preset("Zr96", **POINT), s.numerics)
-    ref = expected_image(coh, s.grid, 0.3, 0.01, profile)
-    np.testing.assert_allclose(model(POINT), ref, rtol=1e-12, atol=1e-15)
+    calls = []
+
+    def spy(coherent, grid, fraction, smearing, profile):
+        calls.append((coherent, grid, fraction, smearing, profile))
+        return fold_background_smearing(coherent, grid, fraction, smearing, profile)
+
+    monkeypatch.setattr(model_module, "fold_background_smearing", spy)
+    out = model(POINT)
+    (coherent, grid, fraction, smearing, profile), = calls
+    np.testing.assert_array_equal(coherent, model.coherent(POINT)[0])
+    assert (grid, fraction, smearing) == (s.grid, 0.3, 0.01)
+    assert profile.nucleus == Nucleus.from_preset("Zr96", **POINT)
+    # the generator's expectation of the same coherent image (which it renormalises)
+    np.testing.assert_allclose(out, expected_image(coherent, s.grid, 0.3, 0.01, profile),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("settings", [
+    {},                                                    # b along px: quadrature
+    {"b_direction": "random"},                             # azimuthal average
+    {"switches": ModelSwitches(glauber=False, flux="uniform")},  # closed multipole form
+])
+def test_the_models_image_is_the_engines_exact_image(small, settings):
+    s = InformationSettings.build(pixels=16, numerics=small.numerics, **settings)
+    coh, _ = ExactImageModel(s).coherent(POINT)
+    nucleus = Nucleus.from_preset("Zr96", **POINT)
+    image = DoubleSlit(nucleus, s.collision, s.switches, s.grid, s.numerics).image().intensity
+    np.testing.assert_allclose(coh, image / image.sum(), rtol=1e-12, atol=1e-16)
 
 
 def test_bound_scales_as_one_over_sqrt_n_and_steps_converge(small):

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from upclens.errors import ParameterError
-from upclens.information.model import NUISANCE_PRIORS, realism_ladder
-from upclens.ladder.bound import information_settings, prior_widths
+from upclens.information.model import NUISANCE_PRIORS, InformationSettings, realism_ladder
+from upclens.ladder.bound import prior_widths
 from upclens.ladder.rows import N_LETTERS, all_rows, ladder_rows, ladder_size
 from upclens.ladder.run import row_config
 from upclens.physics.presets import preset
@@ -101,13 +101,13 @@ def test_rows_4_5_6_add_one_effect_each_to_row_3() -> None:
 
 def test_bound_settings_are_the_information_modules_ladder() -> None:
     configs = _configs()
-    base = information_settings(configs["3b"][1])
+    base = InformationSettings.from_config(configs["3b"][1])
     ladder = realism_ladder(base)
-    assert information_settings(configs["5a"][1]) == ladder["random_b_direction"][0]
-    assert information_settings(configs["5b"][1]) == ladder["upc_b"][0]
-    assert information_settings(configs["6b"][1]) == ladder["fixed_b"][0]
+    assert InformationSettings.from_config(configs["5a"][1]) == ladder["random_b_direction"][0]
+    assert InformationSettings.from_config(configs["5b"][1]) == ladder["upc_b"][0]
+    assert InformationSettings.from_config(configs["6b"][1]) == ladder["fixed_b"][0]
     assert tuple(configs["6b"][0].nuisances) == ladder["nuisances"][1]
-    bg = information_settings(configs["4a"][1])
+    bg = InformationSettings.from_config(configs["4a"][1])
     assert (bg.incoherent_fraction, bg.smearing) == (0.1, 0.01)
     assert bg.collision == base.collision
     assert prior_widths(configs["3b"][1]) == pytest.approx(

@@ -49,8 +49,9 @@ def write_dataset(path: Path, images: np.ndarray, labels: np.ndarray,
     chunks = [(c, images[i0:i0 + 64].astype(np.float32), labels[i0:i0 + 64].astype(np.float32))
               for c, i0 in enumerate(range(0, n, 64))]
     config = config or {"kind": "tractable twin", "pixels": nx}
-    return store.write_dataset(path, config, 0, n, 64,
-                               columns or COLUMNS, axis(nx, pmax), axis(ny, pmax), chunks)
+    return store.write_dataset(path, config, seed=0, n=n, chunk_size=64,
+                               columns=columns or COLUMNS, px=axis(nx, pmax),
+                               py=axis(ny, pmax), chunks=chunks)
 
 
 def twin_dataset(path: Path, n: int, seed: int) -> Path:

@@ -20,7 +20,7 @@ from upclens.learn.prediction import histogram_events
 def tiny_run(twin_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = TrainSettings(width=4, blocks=(1, 1), head=8, epochs=1, batch_size=64)
     return train(twin_files["train"], twin_files["val"],
-                 tmp_path_factory.mktemp("runs") / "tiny", settings, progress=False)
+                 tmp_path_factory.mktemp("runs") / "tiny", settings=settings, progress=False)
 
 
 def test_refuses_empty_nan_and_missing_labels(tmp_path: Path,

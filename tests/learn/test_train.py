@@ -25,8 +25,12 @@ def test_learns_the_twin(twin_files: dict[str, Path], tmp_path: Path) -> None:
     """15 epochs on 256 twin images: R^2 > 0.5 for the betas and > 90 % skin accuracy (a
     network that ignores its input scores R^2 = 0 and 50 %; measured 0.74 / 0.78 / 0.84)."""
     settings = TrainSettings(**{**TINY.to_dict(), "epochs": 15, "blocks": (1, 1)})
-    run = train(twin_files["train"], twin_files["val"], tmp_path / "run", settings,
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    run = train(twin_files["train"], twin_files["val"], tmp_path / "run", settings=settings,
                 progress=False)
+    # training seeds torch itself; the caller's global random stream continues untouched
+    assert torch.equal(torch.get_rng_state(), before)
     history = json.loads((run / "history.json").read_text())
     assert len(history["history"]) == 15
     assert history["history"][-1]["val_loss"] < history["history"][0]["val_loss"] - 0.5
@@ -51,15 +55,15 @@ def test_learns_the_twin(twin_files: dict[str, Path], tmp_path: Path) -> None:
 
 def test_resume_gives_the_same_weights(twin_files: dict[str, Path], tmp_path: Path) -> None:
     """Two epochs, leave, resume for two more == four epochs in one go, bit for bit."""
-    whole = train(twin_files["train"], twin_files["val"], tmp_path / "whole", TINY,
+    whole = train(twin_files["train"], twin_files["val"], tmp_path / "whole", settings=TINY,
                   progress=False)
-    part = train(twin_files["train"], twin_files["val"], tmp_path / "part", TINY,
+    part = train(twin_files["train"], twin_files["val"], tmp_path / "part", settings=TINY,
                  progress=False, stop_after=2)
     assert json.loads((part / "history.json").read_text())["epoch"] == 2
     # A kill between epochs leaves only complete files: copy the folder as it stands.
     shutil.copytree(part, tmp_path / "killed")
-    train(twin_files["train"], twin_files["val"], tmp_path / "killed", TINY, resume=True,
-          progress=False)
+    train(twin_files["train"], twin_files["val"], tmp_path / "killed", settings=TINY,
+          resume=True, progress=False)
     a, b = _weights(whole), _weights(tmp_path / "killed")
     assert a.keys() == b.keys()
     for key in a:
@@ -72,9 +76,10 @@ def test_resume_gives_the_same_weights(twin_files: dict[str, Path], tmp_path: Pa
 
 def test_existing_run_needs_resume(twin_files: dict[str, Path], tmp_path: Path) -> None:
     settings = TrainSettings(**{**TINY.to_dict(), "epochs": 1})
-    train(twin_files["train"], twin_files["val"], tmp_path / "run", settings, progress=False)
+    train(twin_files["train"], twin_files["val"], tmp_path / "run", settings=settings,
+          progress=False)
     with pytest.raises(ParameterError, match="pass --resume"):
-        train(twin_files["train"], twin_files["val"], tmp_path / "run", settings,
+        train(twin_files["train"], twin_files["val"], tmp_path / "run", settings=settings,
               progress=False)
 
 
@@ -83,7 +88,7 @@ def test_early_stopping(twin_files: dict[str, Path], tmp_path: Path) -> None:
     but not in the first half of the epochs."""
     settings = TrainSettings(**{**TINY.to_dict(), "epochs": 30, "patience": 2, "lr": 1e-9,
                                 "schedule": "constant", "augment": "none"})
-    run = train(twin_files["train"], twin_files["val"], tmp_path / "run", settings,
+    run = train(twin_files["train"], twin_files["val"], tmp_path / "run", settings=settings,
                 progress=False)
     history = json.loads((run / "history.json").read_text())
     assert not torch.are_deterministic_algorithms_enabled()  # global state restored
@@ -118,7 +123,7 @@ def test_sigkill_then_resume(twin_files: dict[str, Path], tmp_path: Path) -> Non
     done = torch.load(run / "checkpoint.pt", weights_only=True)["run"]["epoch"]
     assert 1 <= done < 40
     subprocess.run([*cmd, "--resume"], env=env, check=True, capture_output=True)
-    whole = train(twin_files["train"], twin_files["val"], tmp_path / "whole", settings,
+    whole = train(twin_files["train"], twin_files["val"], tmp_path / "whole", settings=settings,
                   progress=False)
     a, b = _weights(whole), _weights(run)
     for key in a:

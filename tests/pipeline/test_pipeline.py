@@ -3,6 +3,7 @@ finished stages are skipped, and a run killed during training resumes to the sam
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import pytest
 
 from browser import browser_skip_reason, check_page
 from upclens.pipeline import RunPlan, run_study
-from upclens.pipeline.stages import Stage, completed, run_stages
+from upclens.stages import Stage, completed, run_stages
 
 TINY_CONFIG = """
 schema_version = 1
@@ -69,6 +70,73 @@ def test_stage_runner_skips_finished_stages_and_redoes_missing_files(tmp_path):
     assert completed(tmp_path, "b") is None
     run_stages(tmp_path, stages, progress=False)
     assert calls == ["a", "b", "b"]
+
+
+def test_typed_stage_results_round_trip_and_a_missing_field_fails(tmp_path):
+    from upclens.pipeline.results import Headline, InformationResult, SmallestN
+    from upclens.stages import StageResult
+
+    row = SmallestN(condition="fixed b direction", n_known=6900.0, n_priors=19600.0,
+                    sigma_known=0.04, sigma_priors=0.07, sigma_priors_large=0.03)
+    result = InformationResult(files=["a.png"], point={"beta2": 0.1}, settings={}, table=[],
+                               network_rmse={}, notes=[], headline=Headline(
+                                   markdown="", rows=[row], target=0.05, nuisances={"R": 0.02}))
+    plain = json.loads(json.dumps(result.to_dict()))
+    assert InformationResult.from_dict(plain) == result
+    del plain["headline"]["rows"][0]["n_priors"]
+    with pytest.raises(TypeError, match="n_priors"):
+        InformationResult.from_dict(plain)
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Made(StageResult):
+        value: float
+
+    calls = []
+
+    def run(_):
+        calls.append(1)
+        (tmp_path / "made.txt").write_text("x")
+        return Made(files=["made.txt"], value=2.5)
+
+    stage = Stage("made", run, result=Made)
+    first = run_stages(tmp_path, [stage], progress=False)["made"]
+    assert (first.value, first.skipped) == (2.5, False)
+    again = run_stages(tmp_path, [stage], progress=False)["made"]
+    assert (again.value, again.skipped, len(calls)) == (2.5, True, 1)
+    # a marker without a field the result needs (an older layout) is run again
+    marker = tmp_path / "stages" / "made.json"
+    marker.write_text(json.dumps({"files": ["made.txt"], "seconds": 1.0}))
+    assert completed(tmp_path, "made", Made) is None
+    run_stages(tmp_path, [stage], progress=False)
+    assert len(calls) == 2
+    with pytest.raises(TypeError, match="returned dict"):
+        run_stages(tmp_path / "other", [Stage("made", lambda _: {"files": []}, result=Made)],
+                   progress=False)
+
+
+def test_the_report_names_numbers_in_words_and_shows_no_raw_key(tiny_study):
+    import re
+
+    from upclens.pipeline.page import headline
+    from upclens.pipeline.results import EvaluateResult, InformationResult
+
+    out, _, metrics = tiny_study
+    page = (out / "report.html").read_text()
+    for key in metrics["headline"]:
+        assert key not in page, key
+    headers = re.findall(r"<th>(.*?)</th>", page)
+    assert headers
+    snake = [h for h in headers if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", h)]
+    assert snake == []
+    assert "N J/psi for sigma(Delta r_np) = 0.05 fm, b fixed, protons known" in page
+    assert "RMSE of the network&#x27;s Delta r_np on the test split" in page
+    # the words of the page and the keys of metrics.json come from the same list
+    stages = metrics["stages"]
+    results = {"evaluate": EvaluateResult.from_dict(stages["evaluate"]),
+               "information": InformationResult.from_dict(stages["information"])}
+    numbers = headline(results)
+    assert all(n.unit for n in numbers)
+    assert {n.key: n.value for n in numbers}.items() <= metrics["headline"].items()
 
 
 def test_tiny_study_writes_every_part(tiny_study):
@@ -179,3 +247,43 @@ def test_study_killed_during_training_resumes_to_the_same_metrics(tmp_path):
     b = json.loads((out / "evaluate" / "metrics.json").read_text())
     for key in ("targets", "skin"):
         assert a[key] == b[key]
+
+
+def test_a_study_at_y_1_records_y_1_in_its_information_settings(tmp_path, monkeypatch):
+    """The information stage of a study reads the study's own config, rapidity included: the
+    bound, the headline and the recorded settings are all at y = 1 (the bound computations are
+    replaced by spies that record the settings they are given)."""
+    import numpy as np
+
+    import upclens.information as information_module
+    import upclens.information.headline as headline_module
+    from upclens.data import load_config
+    from upclens.pipeline.results import EvaluateResult, InformationResult
+    from upclens.pipeline.steps import Study, information
+
+    given = []
+
+    def crb_versus_n(point, settings, n_events, nuisances=None):
+        given.append(settings)
+        sigma = {k: np.full(len(n_events), 0.1) for k in point}
+        return {"n_events": np.asarray(n_events), "sigma_crb": sigma, "notes": []}
+
+    def write_headline(folder, point, base):
+        given.append(base)
+        return {"markdown": "", "rows": [], "target": 0.05, "nuisances": {}}
+
+    monkeypatch.setattr(information_module, "crb_versus_n", crb_versus_n)
+    monkeypatch.setattr(information_module, "plot_crb_versus_n", lambda *a, **k: None)
+    monkeypatch.setattr(headline_module, "write_headline", write_headline)
+    cfg = load_config(None, {"physics.rapidity": 1.0, "image.pixels": 8})
+    study = Study(tmp_path, cfg, RunPlan("y1", n_images=96, n_events=(1e4,)), progress=False)
+    scores = {"r2": 0.5, "rmse": 0.05, "mae": 0.04, "coverage_68": 0.7,
+              "coverage_68_spread": 0.05, "coverage_95": 0.95}
+    evaluated = EvaluateResult(metrics={"targets": dict.fromkeys(("beta2", "beta3", "delta_rnp"),
+                                                                 scores)})
+    result = information(study, {"evaluate": evaluated})
+    assert isinstance(result, InformationResult)
+    assert result.settings["collision"]["rapidity"] == 1.0
+    assert result.settings["grid"]["pixels"] == 8
+    assert [s.collision.rapidity for s in given] == [1.0, 1.0, 1.0]
+    assert result.network_rmse == {"beta2": 0.05, "beta3": 0.05, "delta_rnp": 0.05}

@@ -144,7 +144,7 @@ def _split(args: argparse.Namespace) -> int:
     except ValueError:
         raise ParameterError("fractions", args.fractions,
                              "must be three comma-separated numbers adding to 1") from None
-    parts = split_dataset(args.file, args.out_dir, fractions, seed=args.seed)
+    parts = split_dataset(args.file, args.out_dir, fractions=fractions, seed=args.seed)
     for name, path in parts.items():
         print(f"{name:>5s}: {path}")
     return 0

@@ -157,7 +157,7 @@ def run_chunks(work: Work, cfg: Any, seed: int, tasks: list[Task], workers: int,
     return _dask(work, cfg, seed, tasks, workers, None if scheduler == "dask" else scheduler)
 
 
-def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLike[str],
+def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLike[str], *,
                      workers: int | None = None, scheduler: str | None = None,
                      progress: bool = True) -> Path:
     """Simulate ``n`` items of ``cfg`` with base ``seed`` into the HDF5 file ``out``.
@@ -170,7 +170,7 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
     """
     from tqdm import tqdm
 
-    from upclens.physics.settings import ImageGrid
+    from upclens.data.engine import engine_settings
 
     n, seed, workers, scheduler = check_run(
         n, seed, cfg.run.workers if workers is None else workers,
@@ -197,11 +197,12 @@ def generate_dataset(cfg: DatasetConfig, n: int, seed: int, out: str | os.PathLi
                 bar.update(len(images))
         finally:
             bar.close()
-        grid = ImageGrid(cfg.image.pixels, cfg.image.pmax)
+        grid = engine_settings(cfg).grid
         config = cfg.to_dict()
         config["run"]["scheduler"] = scheduler
         config["run"]["workers"] = workers
-        write_dataset(out, config, seed, n, cs, cfg.columns, grid.centres, grid.centres,
-                      (staging.read(c) for c in range(n_chunks)))
+        write_dataset(out, config, seed=seed, n=n, chunk_size=cs, columns=cfg.columns,
+                      px=grid.centres, py=grid.centres,
+                      chunks=(staging.read(c) for c in range(n_chunks)))
         staging.remove()
     return out

@@ -8,16 +8,12 @@ orientations of an image.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from upclens.data.config import DatasetConfig
+from upclens.data.engine import engine_settings
 from upclens.data.priors import draw_labels
 from upclens.data.threads import single_blas_thread
-
-if TYPE_CHECKING:
-    from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
 
 
 def item_streams(seed: int, index: int) -> tuple[np.random.Generator, int, np.random.Generator]:
@@ -27,46 +23,25 @@ def item_streams(seed: int, index: int) -> tuple[np.random.Generator, int, np.ra
     return np.random.default_rng(labels_ss), image_seed, np.random.default_rng(events_ss)
 
 
-def physics_settings(cfg: DatasetConfig, labels: dict[str, float] | None = None
-                     ) -> tuple[Collision, ModelSwitches, ImageGrid]:
-    """The physics engine's collision, model switches and image grid of ``cfg``; nuisance
-    labels (b, sigma_vn_scale) of one item replace the config's values when given."""
-    from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
-
-    ph, im = cfg.physics, cfg.image
-    labels = labels or {}
-    collision = Collision(sqrt_snn=ph.sqrt_snn, rapidity=ph.rapidity,
-                          b=labels.get("b", ph.b), b_magnitude=ph.b_magnitude,
-                          b_direction=ph.b_direction)
-    switches = ModelSwitches(glauber=ph.glauber, flux=ph.flux, polarization=ph.polarization,
-                             coherence_phase=ph.qz,
-                             sigma_vn_scale=labels.get("sigma_vn_scale", ph.sigma_vn_scale))
-    return collision, switches, ImageGrid(im.pixels, im.pmax)
-
-
 def _render(cfg: DatasetConfig, labels: dict[str, float], image_seed: int,
             events_rng: np.random.Generator) -> np.ndarray:
     """The (ny, nx) float64 image of one set of labels."""
     from upclens.physics.events import event_image, expected_image
     from upclens.physics.image import DoubleSlit
-    from upclens.physics.nucleus import Nucleus
 
-    ph, im = cfg.physics, cfg.image
-    nucleus = Nucleus.from_preset(ph.nucleus, beta2=labels["beta2"], beta3=labels["beta3"],
-                                  delta_rnp=labels["delta_rnp"], skin_type=ph.skin_type,
-                                  R=labels.get("R"), a=labels.get("a"))
-    collision, switches, grid = physics_settings(cfg, labels)
-    sim = DoubleSlit(nucleus, collision, switches, grid)
-    orientations = None if im.orientations == "exact" else int(im.orientations)
+    eng = engine_settings(cfg, labels)
+    grid = eng.grid
+    sim = DoubleSlit(eng.nucleus_at(labels), eng.collision, eng.switches, grid)
+    orientations = eng.orientations
     image = sim.image(orientations, seed=image_seed if orientations else None)
-    if im.n_events > 0:
-        return event_image(image.intensity, grid, im.n_events, events_rng,
-                           im.incoherent_fraction, im.smearing, sim.profile,
-                           poisson=im.poisson_events)
-    if im.incoherent_fraction > 0.0 or im.smearing > 0.0:
+    if eng.n_events > 0:
+        return event_image(image.intensity, grid, eng.n_events, events_rng,
+                           eng.incoherent_fraction, eng.smearing, sim.profile,
+                           poisson=eng.poisson_events)
+    if eng.incoherent_fraction > 0.0 or eng.smearing > 0.0:
         area = grid.step**2
-        prob = expected_image(image.intensity * area, grid, im.incoherent_fraction,
-                              im.smearing, sim.profile)
+        prob = expected_image(image.intensity * area, grid, eng.incoherent_fraction,
+                              eng.smearing, sim.profile)
         return prob / area
     return image.intensity
 

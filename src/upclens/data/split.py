@@ -42,7 +42,7 @@ def _rows(f: Any, rows: np.ndarray, chunk_size: int) -> Iterator[tuple[int, np.n
         yield c, images, labels
 
 
-def split_dataset(path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+def split_dataset(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
                   fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
                   ) -> dict[str, Path]:
     """Write ``train``/``val``/``test`` files (``<stem>_train.h5`` ... in ``out_dir``).
@@ -73,8 +73,8 @@ def split_dataset(path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
             if size == 0:
                 continue
             target = folder / f"{src.stem}_{name}.h5"
-            write_dataset(target, config, seed0, size, cs, columns, px, py, _rows(f, rows, cs),
-                          source_indices=parent_rows[rows],
+            write_dataset(target, config, seed=seed0, n=size, chunk_size=cs, columns=columns,
+                          px=px, py=py, chunks=_rows(f, rows, cs), source_indices=parent_rows[rows],
                           extra_attrs={"source": src.name, "split": name,
                                        "split_seed": int(seed)})
             out[name] = target

@@ -79,7 +79,7 @@ class _Stats:
         group["label_std"] = np.sqrt(np.maximum(self.l2 / n - mean_l**2, 0.0))
 
 
-def write_dataset(path: str | os.PathLike[str], config: dict[str, Any], seed: int, n: int,
+def write_dataset(path: str | os.PathLike[str], config: dict[str, Any], *, seed: int, n: int,
                   chunk_size: int, columns: list[str], px: np.ndarray, py: np.ndarray,
                   chunks: Iterable[tuple[int, np.ndarray, np.ndarray]],
                   source_indices: np.ndarray | None = None,

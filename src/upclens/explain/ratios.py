@@ -38,7 +38,7 @@ def ratio_stats(ratio: np.ndarray, regions: Regions) -> dict[str, dict[str, floa
     return out
 
 
-def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "ratios",
+def ratio_maps(nucleus_preset: str = "Zr96", out_dir: str | os.PathLike[str] = "ratios", *,
                beta2: float = 0.06, beta3: float = 0.20, delta_rnp: float = 0.2,
                skin_type: str = "halo", deformed: tuple[float, float] = (0.3, 0.3),
                R: float | None = None, a: float | None = None, collision: Any = None,

@@ -2,8 +2,9 @@
 
 The image of N J/psi, each from its own orientation pair, is drawn from the exact
 orientation-averaged distribution (the parent): ``DoubleSlit(...).image()`` without sampling.
-Background and smearing are folded in as in :mod:`upclens.physics.events`.  Images are cached
-by parameter point.
+The exact image is the physics engine's own (``DoubleSlit.exact_raw``) and background and
+smearing are folded in by its ``fold_background_smearing``: the bound differentiates the images
+the generator draws from.  Images are cached by parameter point.
 """
 
 from __future__ import annotations
@@ -12,23 +13,29 @@ import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from upclens.errors import ParameterError, check_choice, check_range
 from upclens.information.fisher import LIKELIHOODS, Parameter
-from upclens.physics.events import incoherent_image, smearing_matrix
-from upclens.physics.image import DoubleSlit, azimuthal_average
+from upclens.physics.events import fold_background_smearing, incoherent_image
+from upclens.physics.image import DoubleSlit
 from upclens.physics.nucleus import (
     BETA2_RANGE,
     BETA3_RANGE,
     DELTA_RNP_RANGE,
     DIFFUSENESS_RANGE,
     RADIUS_RANGE,
+    DensityProfile,
     Nucleus,
+    density_profile,
 )
 from upclens.physics.numerics import Numerics
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
+
+if TYPE_CHECKING:
+    from upclens.data.config import DatasetConfig
 
 B_WEIGHTS = ("physical", "frozen")
 SHAPE_PARAMETERS = ("beta2", "beta3", "delta_rnp")
@@ -79,6 +86,19 @@ class InformationSettings:
         check_choice("likelihood", self.likelihood, LIKELIHOODS)
         check_choice("b_weights", self.b_weights, B_WEIGHTS)
         Nucleus.from_preset(self.nucleus)  # rejects an unknown preset early
+
+    @classmethod
+    def from_config(cls, cfg: DatasetConfig, **options: object) -> InformationSettings:
+        """The settings of the images of a dataset (or study) config: its physics, binning,
+        background and smearing through :func:`upclens.data.engine.engine_settings`, the
+        translation the generator uses.  ``options``: numerics, likelihood, b_weights."""
+        from upclens.data.engine import engine_settings
+
+        eng = engine_settings(cfg)
+        return cls(nucleus=eng.nucleus, skin_type=eng.skin_type, collision=eng.collision,
+                   switches=eng.switches, grid=eng.grid,
+                   incoherent_fraction=eng.incoherent_fraction, smearing=eng.smearing,
+                   **options)  # type: ignore[arg-type]
 
     @classmethod
     def build(cls, nucleus: str = "Zr96", *, b: float = 15.0, b_direction: str = "fixed",
@@ -154,7 +174,6 @@ class ExactImageModel:
         self.settings = settings or InformationSettings()
         self.cache_size = int(cache_size)
         self._cache: OrderedDict[tuple, tuple[np.ndarray, float]] = OrderedDict()
-        self._smear: np.ndarray | None = None
         self.reference_yield: float | None = None
         self._b_mixture: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -182,14 +201,7 @@ class ExactImageModel:
         if b is not None:
             collision = replace(collision, b_magnitude="fixed", b=float(b))
         s = self.settings
-        sim = DoubleSlit(nucleus, collision, switches, s.grid, s.numerics)
-        if sim.closed_form_applies and (collision.b_direction == "random"
-                                        or collision.b_angle == 0.0):
-            return sim.closed_form_intensity()
-        if collision.b_direction == "random":
-            return azimuthal_average(sim.exact_intensity(extended=True),
-                                     sim.amplitude(1, True).p_axis, s.grid, s.numerics.n_b_angle)
-        return sim.exact_intensity()
+        return DoubleSlit(nucleus, collision, switches, s.grid, s.numerics).exact_raw()
 
     def _cached(self, key: tuple, make) -> tuple[np.ndarray, float]:
         if key in self._cache:
@@ -238,13 +250,14 @@ class ExactImageModel:
             w = w / dist.flux_at(b)  # each |b| image carries its own flux
         return b, w
 
+    def profile(self, point: Mapping[str, float]) -> DensityProfile:
+        """The density profile of the nucleus at ``point`` (it shapes the background)."""
+        nucleus, _, _ = self._objects(point)
+        return density_profile(nucleus, self.settings.numerics)
+
     def background(self, point: Mapping[str, float]) -> np.ndarray:
         """Incoherent pixel probabilities (sum 1) of the nucleus at ``point``."""
-        from upclens.physics.nucleus import density_profile
-
-        nucleus, _, _ = self._objects(point)
-        return incoherent_image(self.settings.grid, density_profile(nucleus,
-                                                                    self.settings.numerics))
+        return incoherent_image(self.settings.grid, self.profile(point))
 
     def __call__(self, point: Mapping[str, float]) -> np.ndarray:
         """Expected yields per event (pixels, pixels) after background and smearing."""
@@ -255,15 +268,8 @@ class ExactImageModel:
                 raise ParameterError("reference", None,
                                      "set_reference(point) must be called for 'poisson'")
             coh = coh * (total / self.reference_yield)
-        m = coh
-        if s.incoherent_fraction > 0.0:
-            f = s.incoherent_fraction
-            m = (1.0 - f) * coh + f * self.background(point)
-        if s.smearing > 0.0:
-            if self._smear is None:
-                self._smear = smearing_matrix(s.grid, s.smearing)
-            m = self._smear @ m @ self._smear.T
-        return m
+        profile = self.profile(point) if s.incoherent_fraction > 0.0 else None
+        return fold_background_smearing(coh, s.grid, s.incoherent_fraction, s.smearing, profile)
 
     def set_reference(self, point: Mapping[str, float]) -> None:
         """Reference point: coherent yield 1 there (the 'poisson' likelihood) and, with frozen

@@ -24,22 +24,6 @@ width: elsewhere the prior itself constrains the parameter and a (biased) networ
 beat the unbiased bound."""
 
 
-def information_settings(cfg: DatasetConfig) -> InformationSettings:
-    """The information-limit settings of a dataset config (physics, binning, background,
-    smearing)."""
-    from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
-
-    ph, im = cfg.physics, cfg.image
-    return InformationSettings(
-        nucleus=ph.nucleus, skin_type=ph.skin_type,
-        collision=Collision(sqrt_snn=ph.sqrt_snn, rapidity=ph.rapidity, b=ph.b,
-                            b_magnitude=ph.b_magnitude, b_direction=ph.b_direction),
-        switches=ModelSwitches(glauber=ph.glauber, flux=ph.flux, polarization=ph.polarization,
-                               coherence_phase=ph.qz, sigma_vn_scale=ph.sigma_vn_scale),
-        grid=ImageGrid(im.pixels, im.pmax), incoherent_fraction=im.incoherent_fraction,
-        smearing=im.smearing)
-
-
 def prior_widths(cfg: DatasetConfig) -> dict[str, float]:
     """Width (largest minus smallest value) of the prior of each target (same units)."""
     out = {}
@@ -66,7 +50,7 @@ def crb_points(labels: Mapping[str, np.ndarray], indices: np.ndarray, cfg: Datas
 
     keys = [*TARGETS, *(k for k in ("R", "a", "sigma_vn_scale") if k in labels)]
     points = [{k: float(labels[k][i]) for k in keys} for i in indices]
-    res = crb_at_points(points, information_settings(cfg), n_events=float(n_events),
+    res = crb_at_points(points, InformationSettings.from_config(cfg), n_events=float(n_events),
                         nuisances=dict(nuisances) or None)
     notes = sorted({n for r in res["results"] if r is not None for n in r.notes})
     sigma = {name: np.where(np.isfinite(res["sigma_crb"][name]), res["sigma_crb"][name], np.nan)

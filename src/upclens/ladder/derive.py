@@ -40,14 +40,14 @@ def _content(config: dict) -> dict:
 
 def _chunks(parent: Path, cfg: DatasetConfig, seed: int
             ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    from upclens.data.engine import engine_settings
     from upclens.data.simulate import item_streams
     from upclens.data.store import open_checked, read_chunk
     from upclens.physics.events import event_image
-    from upclens.physics.nucleus import Nucleus, density_profile
-    from upclens.physics.settings import ImageGrid
+    from upclens.physics.nucleus import density_profile
 
-    ph, im = cfg.physics, cfg.image
-    grid = ImageGrid(im.pixels, im.pmax)
+    eng = engine_settings(cfg)
+    grid = eng.grid
     columns = cfg.columns
     with open_checked(parent) as f:
         n_chunks = int(f["chunk_done"].shape[0])
@@ -58,16 +58,12 @@ def _chunks(parent: Path, cfg: DatasetConfig, seed: int
             for i in range(images.shape[0]):
                 lab = dict(zip(columns, (float(v) for v in labels[i]), strict=True))
                 profile = None
-                if im.incoherent_fraction > 0.0:
-                    nucleus = Nucleus.from_preset(
-                        ph.nucleus, beta2=lab["beta2"], beta3=lab["beta3"],
-                        delta_rnp=lab["delta_rnp"], skin_type=ph.skin_type,
-                        R=lab.get("R"), a=lab.get("a"))
-                    profile = density_profile(nucleus)
+                if eng.incoherent_fraction > 0.0:
+                    profile = density_profile(eng.nucleus_at(lab))
                 _, _, events_rng = item_streams(seed, c * cs + i)
-                out[i] = event_image(images[i].astype(np.float64), grid, im.n_events,
-                                     events_rng, im.incoherent_fraction, im.smearing, profile,
-                                     poisson=im.poisson_events)
+                out[i] = event_image(images[i].astype(np.float64), grid, eng.n_events,
+                                     events_rng, eng.incoherent_fraction, eng.smearing, profile,
+                                     poisson=eng.poisson_events)
             yield c, out, labels
 
 
@@ -95,7 +91,7 @@ def derive_events(parent: str | Path, cfg: DatasetConfig, seed: int, out: str | 
             if (_content(json.loads(f.attrs["config"])) == cfg.content_dict()
                     and int(f.attrs["seed"]) == seed and int(f.attrs["n"]) == n):
                 return out
-    write_dataset(out, config, seed, n, cfg.run.chunk_size, cfg.columns, px, py,
-                  _chunks(parent, cfg, seed),
+    write_dataset(out, config, seed=seed, n=n, chunk_size=cfg.run.chunk_size,
+                  columns=cfg.columns, px=px, py=py, chunks=_chunks(parent, cfg, seed),
                   extra_attrs={"derived_from": parent.name})
     return out

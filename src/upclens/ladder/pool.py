@@ -43,6 +43,7 @@ def pool_datasets(paths: Sequence[str | Path], n_events: Sequence[int],
         for c, start in enumerate(range(0, all_images.shape[0], cs)):
             yield c, all_images[start:start + cs], all_labels[start:start + cs]
 
-    return write_dataset(out, config, int(first["seed"]), int(all_images.shape[0]), cs,
-                         [*first["columns"], "n_events"], first["px"], first["py"], chunks(),
+    return write_dataset(out, config, seed=int(first["seed"]), n=int(all_images.shape[0]),
+                         chunk_size=cs, columns=[*first["columns"], "n_events"],
+                         px=first["px"], py=first["py"], chunks=chunks(),
                          extra_attrs={"pooled_from": json.dumps([Path(p).name for p in paths])})

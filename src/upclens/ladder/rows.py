@@ -149,9 +149,9 @@ def _workstation_training() -> dict[str, Any]:
 
 
 def _paper_training() -> dict[str, Any]:
-    from upclens.pipeline.plan import PRESETS
+    from upclens.learn.settings import PAPER_TRAINING
 
-    return dict(PRESETS["paper"].training)
+    return dict(PAPER_TRAINING)
 
 
 def ladder_size(size: str | LadderSize) -> LadderSize:

@@ -1,5 +1,5 @@
 """Orchestration of the ladder: per row data -> train -> evaluate -> bound -> summary, each a
-resumable stage (``upclens.pipeline.stages``); a finished row is skipped as a whole.
+resumable stage (``upclens.stages``); a finished row is skipped as a whole.
 
 Exact (noiseless) datasets are generated once per physics setting into ``OUT/datasets`` and
 shared by the rows that use them; rows with finite statistics draw their events from them.
@@ -19,7 +19,7 @@ from upclens.data.config import DatasetConfig
 from upclens.errors import check_integer
 from upclens.io import json_ready, write_json
 from upclens.ladder.rows import LadderSize, Row, ladder_rows, ladder_size
-from upclens.pipeline.stages import Stage, run_stages
+from upclens.stages import Stage, run_stages
 
 Results = dict[str, dict[str, Any]]
 
@@ -113,8 +113,9 @@ def _train_stage(row_dir: Path, spec: LadderSize, seed: int, progress: bool,
         run_dir = row_dir / "model"
         settings = TrainSettings.from_dict({**ladder_settings(row_dir.parent, spec, seed),
                                             **(extra or {})})
-        train_model(row_dir / parts["train"], row_dir / parts["val"], run_dir, settings,
-                    resume=(run_dir / "checkpoint.pt").exists(), progress=progress)
+        train_model(row_dir / parts["train"], row_dir / parts["val"], run_dir,
+                    settings=settings, resume=(run_dir / "checkpoint.pt").exists(),
+                    progress=progress)
         return {"files": ["model/model.pt"], "settings": settings.to_dict()}
 
     return Stage("train", train, "the network of the row")
@@ -157,7 +158,7 @@ def pooled_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: in
             sub = folder / f"n{n}"
             sub.mkdir(parents=True, exist_ok=True)
             full = _dataset(out, cfg, spec, seed, progress)
-            parts = split_dataset(full, sub, spec.fractions, seed=seed)
+            parts = split_dataset(full, sub, fractions=spec.fractions, seed=seed)
             trains.append(parts["train"])
             vals.append(parts["val"])
             tests[str(n)] = _rel(row_dir, parts["test"])
@@ -216,7 +217,7 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
         folder = row_dir / "data"
         folder.mkdir(parents=True, exist_ok=True)
         full = _dataset(out, cfg, spec, seed, progress)
-        parts = split_dataset(full, folder, spec.fractions, seed=seed)
+        parts = split_dataset(full, folder, fractions=spec.fractions, seed=seed)
         return {"files": [_rel(row_dir, p) for p in parts.values()],
                 "parts": {k: _rel(row_dir, p) for k, p in parts.items()},
                 "source": str(full.name)}
@@ -250,7 +251,7 @@ def row_stages(out: Path, row_dir: Path, row: Row, spec: LadderSize, seed: int,
             Stage("summary", summary, "the row of the table")]
 
 
-def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None,
+def run_ladder(out_dir: str | Path, rows: str | list[str] | None = None, *,
                size: str | LadderSize = "workstation", seed: int = 1,
                progress: bool = True, n_images: int | None = None) -> dict[str, Any]:
     """Run the realism ladder into ``out_dir``: one folder per row (``row-NAME``), then

@@ -102,7 +102,7 @@ def _train(args: argparse.Namespace) -> int:
 
     chosen = {k: getattr(args, k) for k in _SETTING_FLAGS if getattr(args, k) is not None}
     settings = TrainSettings.from_dict({**_DEFAULTS.to_dict(), **chosen})
-    out = train(args.data, args.val, args.out, settings, resume=args.resume,
+    out = train(args.data, args.val, args.out, settings=settings, resume=args.resume,
                 progress=not args.no_progress, stop_after=args.stop_after, threads=args.threads)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"wrote {out / 'model.pt'}")

@@ -45,7 +45,7 @@ def predict_arrays(model: torch.nn.Module, images: torch.Tensor, batch: int = 51
     return {key: np.concatenate(v) for key, v in parts.items()}
 
 
-def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | None = None,
+def evaluate(run_dir: str | Path, data_path: str | Path, out_dir: str | Path | None = None, *,
              figures: bool = True, device: str = "auto") -> dict[str, Any]:
     """Score the model of ``run_dir`` on ``data_path``.
 

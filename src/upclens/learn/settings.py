@@ -19,6 +19,12 @@ TARGETS = ("beta2", "beta3", "delta_rnp")
 CLASS_COLUMN = "skin"
 
 
+PAPER_TRAINING: dict[str, Any] = {"width": 32, "blocks": (2, 2, 2), "head": 256, "epochs": 40,
+                                  "batch_size": 128, "lr": 2.0e-3, "patience": 8}
+"""Overrides of :class:`TrainSettings` for the paper-size studies (the main job's 'paper' preset
+and the paper-size ladder): a wider, deeper network on 20,000-25,000 images."""
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     """Architecture, preprocessing, loss and optimisation of one training run.

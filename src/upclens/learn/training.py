@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,14 @@ from upclens.learn.settings import CLASS_COLUMN, TARGETS, TrainSettings
 VAL_BATCH = 512
 
 
-def train(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
+def train(train_path: str | Path, val_path: str | Path, out_dir: str | Path, *,
           settings: TrainSettings | None = None, resume: bool = False, progress: bool = True,
           stop_after: int | None = None, threads: int | None = 1) -> Path:
     """Train a ShapeNet on ``train_path``, select on ``val_path``; return the run folder.
 
     ``resume`` continues from ``out_dir/checkpoint.pt`` (with the settings stored there; only
-    the device may change).  ``stop_after``: leave after that many epochs of this call (for
+    the device may change).  torch's global random state is the same after the call as
+    before it.  ``stop_after``: leave after that many epochs of this call (for
     time-limited job slots; the next ``resume`` continues).  ``threads``: CPU threads of this
     process while training (None: torch's setting); one per process is the default because two
     OpenMP threads on a busy 2-core machine ran 30x slower than one (docs/learning.md).  Under
@@ -62,9 +64,12 @@ def train(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
         check_range("threads", threads, 1, 1024)
         torch.set_num_threads(int(threads))
     ctx = setup(settings.device)
+    cuda = [ctx.device.index or 0] if ctx.device.type == "cuda" else []
     try:
-        return _train(ctx, Path(train_path), Path(val_path), Path(out_dir), settings, resume,
-                      progress, stop_after)
+        # Training seeds torch's global generators; the caller's streams are given back.
+        with torch.random.fork_rng(devices=cuda):
+            return _train(ctx, Path(train_path), Path(val_path), Path(out_dir), settings,
+                          resume, progress, stop_after)
     finally:
         teardown(ctx)
         torch.set_num_threads(previous)
@@ -157,9 +162,67 @@ def _validate(model: torch.nn.Module, loss_fn: MultiTaskLoss, data: ArrayData,
     return out
 
 
+@dataclass
+class _Fit:
+    """What one training run works with: the model, its loss, optimiser, scheduler and the
+    data order (sampler, per-rank batch, steps per epoch)."""
+
+    model: ShapeNet
+    loss_fn: MultiTaskLoss
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    sampler: DistributedSampler
+    batch: int
+    steps_per_epoch: int
+
+
 def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
            settings: TrainSettings, resume: bool, progress: bool,
            stop_after: int | None) -> Path:
+    """Train (or continue) the run in ``out`` epoch by epoch; see :func:`train`."""
+    state, settings = _previous_state(out, settings, resume)
+    _prepare(ctx, out, settings)
+    data = load_data(train_path, settings.max_train)
+    val = load_data(val_path)
+    check_compatible(val, {"px": data.px, "py": data.py}, "val")
+    fit = _build(ctx, settings, data)
+    run = _restore(fit, state)
+    net = _wrap(ctx, fit.model)
+    tensors = _on_device(ctx, fit.model, data)
+    extra = {"n_train": len(data), "n_val": len(val), "train_data": str(train_path),
+             "world_size": ctx.world_size,
+             "target_min": [float(v) for v in data.targets.min(0).values],
+             "target_max": [float(v) for v in data.targets.max(0).values]}
+    epochs_here = 0
+    while run["epoch"] < settings.epochs and not _stop_early(run, settings):
+        if stop_after is not None and epochs_here >= stop_after:
+            break
+        t0 = time.perf_counter()
+        train_loss = _epoch(ctx, fit, net, tensors, settings, run["epoch"], progress)
+        metrics = _validate(fit.model, fit.loss_fn, val, ctx, fit.model.target_mean,
+                            fit.model.target_std)
+        seconds = time.perf_counter() - t0
+        record = {"epoch": run["epoch"] + 1, "lr": fit.sched.get_last_lr()[0],
+                  "train_loss": train_loss, **metrics, "seconds": seconds}
+        improved = metrics["val_loss"] < run["best"]
+        run = _advance(run, record, improved)
+        if ctx.is_main:
+            _save_epoch(out, fit, settings, data, run, record, improved, extra, progress)
+        barrier(ctx)
+        epochs_here += 1
+    if not broadcast_flag((out / checkpoint.MODEL_FILE).is_file() if ctx.is_main else True, ctx):
+        raise ParameterError("out", str(out), "no model was written")
+    finished = run["epoch"] >= settings.epochs or _stop_early(run, settings)
+    if finished and settings.calibrate and ctx.is_main:
+        _calibrate(out / checkpoint.MODEL_FILE, settings, data.shape, val)
+    barrier(ctx)
+    return out
+
+
+def _previous_state(out: Path, settings: TrainSettings, resume: bool
+                    ) -> tuple[dict[str, Any] | None, TrainSettings]:
+    """The checkpoint to continue from (None: a fresh run) and the settings of the run (those
+    stored in the checkpoint when resuming; only the device may change)."""
     ckpt_path = out / checkpoint.CHECKPOINT_FILE
     state = None
     if ckpt_path.exists():
@@ -168,6 +231,11 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
                                  "continue it, or choose a new folder")
         state = checkpoint.load(ckpt_path)
         settings = TrainSettings.from_dict({**state["settings"], "device": settings.device})
+    return state, settings
+
+
+def _prepare(ctx: DistContext, out: Path, settings: TrainSettings) -> None:
+    """Check the output folder, make the kernels deterministic and seed torch."""
     if ctx.is_main:
         check_writable(out / checkpoint.MODEL_FILE, "out", make_parents=True)
     if ctx.device.type == "cuda":
@@ -176,9 +244,10 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
     torch.use_deterministic_algorithms(True, warn_only=ctx.device.type == "cuda")
     torch.manual_seed(settings.seed)
 
-    data = load_data(train_path, settings.max_train)
-    val = load_data(val_path)
-    check_compatible(val, {"px": data.px, "py": data.py}, "val")
+
+def _build(ctx: DistContext, settings: TrainSettings, data: ArrayData) -> _Fit:
+    """A fresh model fitted to the training data's scales, its loss, optimiser, data order and
+    learning-rate schedule."""
     model = ShapeNet(settings, data.shape)
     model.preprocess.fit(data.images)
     _fit_target_scaling(model, data)
@@ -194,100 +263,115 @@ def _train(ctx: DistContext, train_path: Path, val_path: Path, out: Path,
     batch = max(1, settings.batch_size // ctx.world_size)
     steps_per_epoch = math.ceil(len(sampler) / batch)
     sched = _scheduler(opt, settings, steps_per_epoch)
+    return _Fit(model, loss_fn, opt, sched, sampler, batch, steps_per_epoch)
+
+
+def _restore(fit: _Fit, state: dict[str, Any] | None) -> dict[str, Any]:
+    """Load a checkpoint's weights, loss, optimiser and scheduler into ``fit``; returns the
+    run's bookkeeping (epoch, best loss, history; a fresh one without a checkpoint)."""
     run: dict[str, Any] = {"epoch": 0, "best": math.inf, "best_epoch": -1, "bad": 0,
                            "history": [], "seconds": 0.0}
     if state is not None:
-        model.load_state_dict(state["model"])
-        loss_fn.load_state_dict(state["loss"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
+        fit.model.load_state_dict(state["model"])
+        fit.loss_fn.load_state_dict(state["loss"])
+        fit.opt.load_state_dict(state["optimizer"])
+        fit.sched.load_state_dict(state["scheduler"])
         run = state["run"]
+    return run
+
+
+def _wrap(ctx: DistContext, model: ShapeNet) -> torch.nn.Module:
+    """The module the optimiser steps through: DDP-wrapped under several ranks."""
     net: torch.nn.Module = _Standardised(model)
     if ctx.world_size > 1:
         net = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    return net
+
+
+def _on_device(ctx: DistContext, model: ShapeNet, data: ArrayData
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Training images, standardised targets and skin classes on the training device."""
     images = data.images.to(ctx.device)
     targets = ((data.targets.to(ctx.device) - model.target_mean) / model.target_std)
-    classes = data.classes.to(ctx.device)
-    tmean, tstd = model.target_mean, model.target_std
-    extra = {"n_train": len(data), "n_val": len(val), "train_data": str(train_path),
-             "world_size": ctx.world_size,
-             "target_min": [float(v) for v in data.targets.min(0).values],
-             "target_max": [float(v) for v in data.targets.max(0).values]}
-    epochs_here = 0
-    while run["epoch"] < settings.epochs and not _stop_early(run, settings):
-        if stop_after is not None and epochs_here >= stop_after:
-            break
-        epoch = run["epoch"]
-        t0 = time.perf_counter()
-        model.train()
-        sampler.set_epoch(epoch)
-        order = torch.tensor(list(iter(sampler)), dtype=torch.long)
-        gen = torch.Generator().manual_seed(int(np.random.default_rng(
-            [settings.seed, epoch, ctx.rank]).integers(2**62)))
-        bar = None
-        if progress and ctx.is_main:
-            from tqdm import tqdm
+    return images, targets, data.classes.to(ctx.device)
 
-            bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{settings.epochs}",
-                       unit="batch", leave=False, file=sys.stderr)
-        total, count = 0.0, 0
-        for i0 in range(0, order.numel(), batch):
-            sel = order[i0:i0 + batch].to(ctx.device)
-            x = images[sel]
-            if settings.augment == "flip":
-                x = _flip(x, gen)
-            mu, log_sigma, logit = net(x)
-            loss, _ = loss_fn(mu, log_sigma, logit, targets[sel], classes[sel])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * sel.numel()
-            count += sel.numel()
-            if bar is not None:
-                bar.update()
-                bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+
+def _epoch(ctx: DistContext, fit: _Fit, net: torch.nn.Module,
+           tensors: tuple[torch.Tensor, torch.Tensor, torch.Tensor], settings: TrainSettings,
+           epoch: int, progress: bool) -> float:
+    """One pass over this rank's share of the training data (``tensors``: images,
+    standardised targets, classes); returns the mean training loss over all ranks."""
+    images, targets, classes = tensors
+    fit.model.train()
+    fit.sampler.set_epoch(epoch)
+    order = torch.tensor(list(iter(fit.sampler)), dtype=torch.long)
+    gen = torch.Generator().manual_seed(int(np.random.default_rng(
+        [settings.seed, epoch, ctx.rank]).integers(2**62)))
+    bar = None
+    if progress and ctx.is_main:
+        from tqdm import tqdm
+
+        bar = tqdm(total=fit.steps_per_epoch, desc=f"epoch {epoch + 1}/{settings.epochs}",
+                   unit="batch", leave=False, file=sys.stderr)
+    total, count = 0.0, 0
+    for i0 in range(0, order.numel(), fit.batch):
+        sel = order[i0:i0 + fit.batch].to(ctx.device)
+        x = images[sel]
+        if settings.augment == "flip":
+            x = _flip(x, gen)
+        mu, log_sigma, logit = net(x)
+        loss, _ = fit.loss_fn(mu, log_sigma, logit, targets[sel], classes[sel])
+        fit.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        fit.opt.step()
+        fit.sched.step()
+        total += float(loss.detach()) * sel.numel()
+        count += sel.numel()
         if bar is not None:
-            bar.close()
-        sums = all_reduce_sum(torch.tensor([total, count], dtype=torch.float64), ctx)
-        metrics = _validate(model, loss_fn, val, ctx, tmean, tstd)
-        seconds = time.perf_counter() - t0
-        record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0],
-                  "train_loss": float(sums[0] / sums[1]), **metrics, "seconds": seconds}
-        improved = metrics["val_loss"] < run["best"]
-        run = {**run, "epoch": epoch + 1, "seconds": run["seconds"] + seconds,
-               "history": [*run["history"], record]}
-        if improved:
-            run.update(best=metrics["val_loss"], best_epoch=epoch + 1, bad=0)
-        else:
-            run["bad"] += 1
-        if ctx.is_main:
-            if improved:
-                meta = model_meta(settings, data, {**extra, "epoch": epoch + 1,
-                                                   "val": metrics})
-                checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
-                                 "state_dict": model.state_dict(), "meta": meta},
-                                out / checkpoint.MODEL_FILE)
-            checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
-                             "settings": settings.to_dict(), "model": model.state_dict(),
-                             "loss": loss_fn.state_dict(), "optimizer": opt.state_dict(),
-                             "scheduler": sched.state_dict(), "run": run}, ckpt_path)
-            write_json({"settings": settings.to_dict(), **run}, out / "history.json", indent=1)
-            if progress:
-                rmse = " ".join(f"{t} {metrics[f'val_rmse_{t}']:.4g}" for t in TARGETS)
-                print(f"epoch {epoch + 1:3d}/{settings.epochs}  train {record['train_loss']:.4f}"
-                      f"  val {metrics['val_loss']:.4f}  rmse {rmse}  acc "
-                      f"{metrics['val_accuracy']:.4f}  ({seconds:.1f} s)", file=sys.stderr)
-        barrier(ctx)
-        epochs_here += 1
-    if not broadcast_flag((out / checkpoint.MODEL_FILE).is_file() if ctx.is_main else True, ctx):
-        raise ParameterError("out", str(out), "no model was written")
-    finished = run["epoch"] >= settings.epochs or _stop_early(run, settings)
-    if finished and settings.calibrate and ctx.is_main:
-        _calibrate(out / checkpoint.MODEL_FILE, settings, data.shape, val)
-    barrier(ctx)
-    return out
+            bar.update()
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+    if bar is not None:
+        bar.close()
+    sums = all_reduce_sum(torch.tensor([total, count], dtype=torch.float64), ctx)
+    return float(sums[0] / sums[1])
+
+
+def _advance(run: dict[str, Any], record: dict[str, Any], improved: bool) -> dict[str, Any]:
+    """The run's bookkeeping after the epoch of ``record``."""
+    run = {**run, "epoch": record["epoch"], "seconds": run["seconds"] + record["seconds"],
+           "history": [*run["history"], record]}
+    if improved:
+        run.update(best=record["val_loss"], best_epoch=record["epoch"], bad=0)
+    else:
+        run["bad"] += 1
+    return run
+
+
+def _save_epoch(out: Path, fit: _Fit, settings: TrainSettings, data: ArrayData,
+                run: dict[str, Any], record: dict[str, Any], improved: bool,
+                extra: dict[str, Any], progress: bool) -> None:
+    """Write the best model (when improved), the checkpoint and history.json; print the
+    epoch's line."""
+    model = fit.model
+    epoch = record["epoch"]
+    metrics = {k: v for k, v in record.items() if k.startswith("val_")}
+    if improved:
+        meta = model_meta(settings, data, {**extra, "epoch": epoch, "val": metrics})
+        checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
+                         "state_dict": model.state_dict(), "meta": meta},
+                        out / checkpoint.MODEL_FILE)
+    checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
+                     "settings": settings.to_dict(), "model": model.state_dict(),
+                     "loss": fit.loss_fn.state_dict(), "optimizer": fit.opt.state_dict(),
+                     "scheduler": fit.sched.state_dict(), "run": run},
+                    out / checkpoint.CHECKPOINT_FILE)
+    write_json({"settings": settings.to_dict(), **run}, out / "history.json", indent=1)
+    if progress:
+        rmse = " ".join(f"{t} {metrics[f'val_rmse_{t}']:.4g}" for t in TARGETS)
+        print(f"epoch {epoch:3d}/{settings.epochs}  train {record['train_loss']:.4f}"
+              f"  val {metrics['val_loss']:.4f}  rmse {rmse}  acc "
+              f"{metrics['val_accuracy']:.4f}  ({record['seconds']:.1f} s)", file=sys.stderr)
 
 
 @torch.no_grad()

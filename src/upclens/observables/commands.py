@@ -214,7 +214,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
     if not Path(args.data).is_file():
         raise ParameterError("data", args.data, "must be an existing dataset .h5")
-    result = sensitivity(args.data, args.out, _settings(args), plots=not args.no_plots)
+    result = sensitivity(args.data, args.out, settings=_settings(args), plots=not args.no_plots)
     sys.stdout.write(markdown(result))
     sys.stdout.write(f"wrote {', '.join(result['files'])} in {args.out}\n")
     return 0

@@ -252,7 +252,7 @@ class ImageMeasurer:
 
 
 def measure(intensity: np.ndarray, px: Sequence[float] | np.ndarray,
-            py: Sequence[float] | np.ndarray, b_angle: float = 0.0,
+            py: Sequence[float] | np.ndarray, *, b_angle: float = 0.0,
             windows: Sequence[tuple[float, float]] | None = None,
             n_events: float | None = None, counts: bool = False,
             settings: ObservableSettings | None = None) -> Observables:

@@ -128,7 +128,7 @@ def _write_rows_csv(result: dict[str, Any], path: Path) -> None:
                                                  else r[k]) for k in keys])
 
 
-def sensitivity(dataset_path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+def sensitivity(dataset_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
                 settings: ObservableSettings | None = None,
                 parameters: tuple[str, ...] = SHAPE_PARAMETERS, plots: bool = True,
                 indices: np.ndarray | None = None) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def _sub_seed(seed: int, *index: int) -> int:
     return int(np.random.SeedSequence([seed, *index]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def v3_study(beta2: float = 0.1, beta3: float = 0.3, b: float = 15.0, pixels: int = 48,
+def v3_study(beta2: float = 0.1, beta3: float = 0.3, *, b: float = 15.0, pixels: int = 48,
              pmax: float = 0.2, window: tuple[float, float] = (0.14, 0.16),
              pairs: tuple[int, ...] = (1, 4, 16, 64), seeds: int = 12,
              events: tuple[int, ...] = (10**3, 10**4, 10**5, 10**6), experiments: int = 40,

@@ -8,6 +8,8 @@ events inside the image window.  Smearing is Gaussian with width ``smearing`` (G
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.special import ndtr
 
@@ -31,31 +33,53 @@ def incoherent_image(grid: ImageGrid, profile: DensityProfile | None = None,
     return shape / shape.sum()
 
 
+def fold_background_smearing(coherent: np.ndarray, grid: ImageGrid,
+                             incoherent_fraction: float = 0.0, smearing: float = 0.0,
+                             profile: DensityProfile | None = None) -> np.ndarray:
+    """The detector-level expectation of a coherent pixel distribution: a share
+    ``incoherent_fraction`` replaced by the incoherent background (:func:`incoherent_image` of
+    ``profile``), then Gaussian smearing of width ``smearing`` (GeV) on px and py.
+
+    ``coherent`` (pixels, pixels) is taken as given (not renormalised): the map is linear in
+    it, so a coherent part scaled by its yield (the Fisher matrix's Poisson likelihood) stays
+    scaled.  The sum drops below the input's where smearing moves events out of the window.
+    This is the one implementation of the fold, used by the event generator
+    (:func:`expected_image`) and by the information limit.
+    """
+    check_range("incoherent_fraction", incoherent_fraction, 0.0, 1.0, hi_open=True)
+    check_range("smearing", smearing, 0.0, 1.0)
+    m = np.asarray(coherent, dtype=float)
+    if incoherent_fraction > 0.0:
+        m = (1.0 - incoherent_fraction) * m + incoherent_fraction * incoherent_image(grid,
+                                                                                    profile)
+    if smearing > 0.0:
+        k = smearing_matrix(grid, smearing)
+        m = k @ m @ k.T
+    return m
+
+
 def expected_image(probabilities: np.ndarray, grid: ImageGrid, incoherent_fraction: float = 0.0,
                    smearing: float = 0.0, profile: DensityProfile | None = None) -> np.ndarray:
     """Expected pixel probabilities after adding background and smearing (sum <= 1: events
-    smeared out of the window are lost).  ``probabilities``: coherent pixel probabilities."""
-    check_range("incoherent_fraction", incoherent_fraction, 0.0, 1.0, hi_open=True)
-    check_range("smearing", smearing, 0.0, 1.0)
+    smeared out of the window are lost).  ``probabilities``: coherent pixel probabilities
+    (normalised here to sum 1)."""
     p = np.asarray(probabilities, dtype=float)
-    p = p / p.sum()
-    if incoherent_fraction > 0.0:
-        p = (1.0 - incoherent_fraction) * p + incoherent_fraction * incoherent_image(grid, profile)
-    if smearing > 0.0:
-        k = smearing_matrix(grid, smearing)
-        p = k @ p @ k.T
-    return p
+    return fold_background_smearing(p / p.sum(), grid, incoherent_fraction, smearing, profile)
 
 
+@lru_cache(maxsize=16)
 def smearing_matrix(grid: ImageGrid, smearing: float, sub: int = 64) -> np.ndarray:
     """Pixel transfer matrix K[j, i] = P(event uniform in pixel i lands in pixel j) for a
-    Gaussian resolution ``smearing`` (GeV) on one axis; columns sum to < 1 near the edges."""
+    Gaussian resolution ``smearing`` (GeV) on one axis; columns sum to < 1 near the edges.
+    Cached per (grid, smearing, sub); the returned array is read-only."""
     edges = grid.edges
     offsets = (np.arange(sub) + 0.5) / sub * grid.step
     source = (edges[:-1, None] + offsets[None, :]).ravel()  # sub-points of every pixel
     cdf = ndtr((edges[:, None] - source[None, :]) / smearing)  # (npix + 1, npix * sub)
     land = (cdf[1:] - cdf[:-1]).reshape(grid.pixels, grid.pixels, sub)
-    return land.mean(axis=2)
+    out = land.mean(axis=2)
+    out.flags.writeable = False
+    return out
 
 
 def sample_events(probabilities: np.ndarray, grid: ImageGrid, n_events: int,

@@ -369,6 +369,25 @@ class DoubleSlit:
         return raw
 
     # -- public entry ---------------------------------------------------------------------------
+    def exact_raw(self, method: str = "auto") -> np.ndarray:
+        """Unnormalised infinite-orientation average on the image grid (pixels, pixels).
+
+        The one dispatch of the exact image, used by :meth:`image` and by the information
+        limit: the closed multipole form when ``method`` is 'closed', or 'auto' and the form
+        applies (b along px or a random b direction); else the orientation quadrature, for a
+        random b direction averaged over the azimuth of the extended-grid image.
+        """
+        check_choice("method", method, ("auto", "grid", "closed"))
+        col = self.collision
+        if method == "closed" or (method == "auto" and self.closed_form_applies and (
+                col.b_direction == "random" or col.b_angle == 0.0)):
+            return self.closed_form_intensity()
+        if col.b_direction == "random":
+            return azimuthal_average(self.exact_intensity(extended=True),
+                                     self.amplitude(1, True).p_axis, self.grid,
+                                     self.numerics.n_b_angle)
+        return self.exact_intensity()
+
     def image(self, orientations: int | None = None, seed: int | None = None,
               method: str = "auto") -> Image:
         """Normalised image: exact average when ``orientations`` is None, else that many pairs.
@@ -377,18 +396,8 @@ class DoubleSlit:
         form, linear uniform-flux model only) or 'auto' (closed form whenever it applies).
         """
         check_choice("method", method, ("auto", "grid", "closed"))
-        use_closed = method == "closed" or (
-            method == "auto" and self.closed_form_applies
-            and (self.collision.b_direction == "random" or self.collision.b_angle == 0.0))
-        if orientations is None and use_closed:
-            raw = self.closed_form_intensity()
-        elif orientations is None:
-            if self.collision.b_direction == "random":
-                ext = self.exact_intensity(extended=True)
-                raw = azimuthal_average(ext, self.amplitude(1, True).p_axis, self.grid,
-                                        self.numerics.n_b_angle)
-            else:
-                raw = self.exact_intensity()
+        if orientations is None:
+            raw = self.exact_raw(method)
         else:
             check_range("orientations", orientations, 1, 10**7)
             if seed is not None:
@@ -470,7 +479,7 @@ def azimuthal_average(image: np.ndarray, axis: np.ndarray, grid: ImageGrid,
 
 
 def simulate_image(nucleus: Nucleus, collision: Collision | None = None,
-                   switches: ModelSwitches | None = None, grid: ImageGrid | None = None,
+                   switches: ModelSwitches | None = None, grid: ImageGrid | None = None, *,
                    orientations: int | None = None, seed: int | None = None,
                    numerics: Numerics | None = None, method: str = "auto") -> Image:
     """One normalised coherent J/psi image (see :class:`DoubleSlit`)."""

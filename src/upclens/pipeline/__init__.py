@@ -19,7 +19,7 @@ from upclens.pipeline.plan import RunPlan
 __all__ = ["RunPlan", "register", "run_study"]
 
 
-def run_study(out: str | Path, config: str | Path | None = None, preset: str = "small",
+def run_study(out: str | Path, config: str | Path | None = None, *, preset: str = "small",
               seed: int | None = None, n_images: int | None = None,
               progress: bool = True, plan: RunPlan | None = None) -> dict[str, Any]:
     """Run (or continue) the study into folder ``out``; returns metrics.json as a dict.
@@ -32,8 +32,8 @@ def run_study(out: str | Path, config: str | Path | None = None, preset: str = "
     from upclens.data import config_to_toml, load_config
     from upclens.pipeline.page import write_report
     from upclens.pipeline.plan import plan_for
-    from upclens.pipeline.stages import run_stages
     from upclens.pipeline.steps import build_stages
+    from upclens.stages import run_stages
 
     out = Path(out)
     cfg = load_config(config)
@@ -83,8 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    metrics = run_study(args.out, args.config, args.preset, args.seed, args.n_images,
-                        progress=not args.quiet)
+    metrics = run_study(args.out, args.config, preset=args.preset, seed=args.seed,
+                        n_images=args.n_images, progress=not args.quiet)
     for stage, seconds in metrics["timing_s"].items():
         print(f"{stage:>16s}: {seconds:8.1f} s")
     for key, value in metrics["headline"].items():

@@ -1,17 +1,33 @@
-"""Assemble the study's report (one self-contained HTML page) and metrics.json from the stage
-results; nothing here recomputes physics or metrics, it only reads what the stages wrote."""
+"""Assemble the study's report (one self-contained HTML page) and metrics.json from the typed
+stage results; nothing here recomputes physics or metrics, it only reads what the stages wrote.
+
+Every number on the page is named in words with its unit (:mod:`upclens.pipeline.wording`);
+metrics.json keeps the short keys of the headline numbers for scripts.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from upclens import __version__
 from upclens.io import write_json
-from upclens.report import Report
+from upclens.pipeline import wording
+from upclens.pipeline.results import (
+    EvaluateResult,
+    ExplainResult,
+    InformationResult,
+    LadderResult,
+    ObservablesResult,
+    PhysicsChecksResult,
+)
+from upclens.report import Report, Section
 
-Results = dict[str, dict[str, Any]]
+if TYPE_CHECKING:
+    from upclens.stages import StageResult
+
+Results = dict[str, "StageResult"]
 
 _CAPTIONS = {
     "crb_versus_n": "Cramer-Rao bound of beta2, beta3 and Delta r_np against the number of "
@@ -58,138 +74,174 @@ def example_images(test_path: Path, folder: Path) -> list[Path]:
     return paths
 
 
-def headline(results: Results) -> dict[str, Any]:
-    """The numbers a reader looks for first."""
-    metrics = results.get("evaluate", {}).get("metrics", {})
-    out: dict[str, Any] = {}
-    for name, values in metrics.get("targets", {}).items():
-        if isinstance(values, dict):
-            out[f"r2_{name}"] = values.get("r2")
-            out[f"rmse_{name}"] = values.get("rmse")
-            out[f"coverage68_{name}"] = values.get("coverage_68")
-            out[f"coverage68_spread_{name}"] = values.get("coverage_68_spread")
-    skin = metrics.get("skin", {})
-    if isinstance(skin, dict):
-        out["skin_accuracy"] = skin.get("accuracy")
-        out["skin_roc_auc"] = skin.get("roc_auc")
-    smallest = results.get("information", {}).get("headline", {})
-    for row in smallest.get("rows", []):
-        key = row["condition"].replace(",", "").replace(" ", "_")
-        out[f"n_jpsi_delta_rnp_{smallest['target']:g}fm_{key}_protons_known"] = row["n_known"]
-        out[f"n_jpsi_delta_rnp_{smallest['target']:g}fm_{key}_nuisance_priors"] = row["n_priors"]
-    alice = results.get("physics_checks", {}).get("alice")
-    if alice:
-        out["alice_pb208_chi2_per_ndf"] = alice["chi2"] / alice["ndf"]
-    return out
+def headline(results: Results) -> list[wording.Number]:
+    """The numbers a reader looks for first, each with its metrics.json key, words and unit."""
+    numbers: list[wording.Number] = []
+    if "evaluate" in results:
+        numbers += wording.accuracy_numbers(_typed(results["evaluate"], EvaluateResult))
+    if "information" in results:
+        numbers += wording.smallest_n_numbers(
+            _typed(results["information"], InformationResult).headline)
+    if "physics_checks" in results:
+        numbers.append(wording.alice_number(
+            _typed(results["physics_checks"], PhysicsChecksResult).alice))
+    return numbers
+
+
+def _typed(result: Any, cls: type) -> Any:
+    """``result`` after checking that it is the typed result ``cls`` (not a plain dict)."""
+    if not isinstance(result, cls):
+        raise TypeError(f"the report needs a {cls.__name__}, got {type(result).__name__}")
+    return result
+
+
+def write_metrics(out: Path, results: Results, plan: dict[str, Any],
+                  total_seconds: float) -> dict[str, Any]:
+    """Write ``metrics.json``: the headline numbers under their short keys, the timing, the
+    plan and every stage's stored result; returns it."""
+    timing = {name: round(float(r.seconds), 2) for name, r in results.items()}
+    metrics = {"upclens_version": __version__, "plan": plan,
+               "headline": {n.key: n.value for n in headline(results)},
+               "timing_s": timing, "total_seconds_this_call": round(total_seconds, 2),
+               "stages": {name: {**{k: v for k, v in r.to_dict().items() if k != "files"},
+                                 "skipped": r.skipped}
+                          for name, r in results.items()}}
+    write_json(metrics, out / "metrics.json")
+    return metrics
 
 
 def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, Any],
                  total_seconds: float) -> dict[str, Any]:
     """Write ``report.html`` and ``metrics.json`` into ``out``; returns the metrics."""
-    heads = headline(results)
-    timing = {name: round(float(r.get("seconds", 0.0)), 2) for name, r in results.items()}
-    metrics = {"upclens_version": __version__, "plan": plan, "headline": heads,
-               "timing_s": timing, "total_seconds_this_call": round(total_seconds, 2),
-               "stages": {name: {k: v for k, v in r.items() if k not in ("files",)}
-                          for name, r in results.items()}}
-    write_json(metrics, out / "metrics.json")
-
+    metrics = write_metrics(out, results, plan, total_seconds)
     rep = Report(f"upclens study: {plan['name']} preset",
                  lead=("Coherent J/psi photoproduction in ultra-peripheral collisions as a "
                        "femtometre double slit; a multi-task ResNet reads beta2, beta3 and the "
                        f"neutron skin from the (px, py) image.  upclens {__version__}."))
-    sec = rep.section("Headline numbers")
-    sec.table([{"quantity": k, "value": v} for k, v in heads.items()])
-    sec = rep.section("Configuration")
-    sec.text("Dataset configuration (accepted by `upclens generate --config`):")
-    sec.code(config_toml)
-    sec.text("Run plan: " + json.dumps(plan))
-    examples = results.get("generate", {}).get("examples", [])
+    headline_section(rep.section("Headline numbers"), results)
+    configuration_section(rep.section("Configuration"), config_toml, plan)
+    examples = results["generate"].examples if "generate" in results else []
     if examples:
         sec = rep.section("Example images")
         for path in examples:
             sec.figure(out / path, "Test images without (left) and with (right) neutron skin, "
                        + ("log" if "log" in path else "linear") + " colour scale.")
     _figures(rep.section("Physics ratio maps"), out, results, "explain", "ratios/")
-    sec = rep.section("Network accuracy on the held-out test split")
-    ev = results.get("evaluate", {}).get("metrics", {})
-    sec.table([{"target": k, **{m: v.get(m) for m in ("r2", "rmse", "mae", "coverage_68",
-                                                        "coverage_68_spread", "coverage_95")}}
-               for k, v in ev.get("targets", {}).items() if isinstance(v, dict)])
-    if isinstance(ev.get("skin"), dict):
-        sec.table([{"skin class": k, "value": v} for k, v in ev["skin"].items()
-                   if not isinstance(v, list | dict)])
-    _figures(sec, out, results, "evaluate", "evaluate/")
-    sec = rep.section("Information limit")
-    info = results.get("information", {})
-    sec.text("sigma_CRB at the reference point " + json.dumps(info.get("point", {}))
-             + "; the network's test RMSE on the images of this study: "
-             + json.dumps(info.get("network_rmse", {})) + ". With finite-statistics images "
-             "(image.n_events > 0) the RMSE is drawn at that N next to the bound; for "
-             "noise-free images it is a different kind of number, and the realism ladder "
-             "(upclens ladder) makes the like-for-like comparison.")
-    sec.table(info.get("table", []))
-    for note in info.get("notes", []):
-        sec.text(str(note))
-    smallest = info.get("headline", {})
-    if smallest.get("rows"):
-        from upclens.information.headline import BACKGROUND
-
-        priors = ", ".join(f"{k} +-{v:g}" for k, v in smallest.get("nuisances", {}).items())
-        sec.text(f"The smallest number of J/psi that measures Delta r_np to "
-                 f"+-{smallest['target']:g} fm at the reference point (Cramer-Rao bound; "
-                 f"background: incoherent fraction {BACKGROUND['incoherent_fraction']:g}, "
-                 f"smearing {BACKGROUND['smearing']:g} GeV; priors (fm, relative for "
-                 f"sigma_vn_scale): {priors}; upclens headline):")
-        sec.table(smallest["rows"])
-    _figures(sec, out, results, "information", "information/")
-    sec = rep.section("Where the network looks (Prediction Difference Analysis)")
-    shares = results.get("explain", {}).get("summary", {}).get("region_shares", {})
-    if isinstance(shares, dict) and shares:
-        sec.text("Share of |relevance| in the bright-spot edge and dark-fringe regions, and the "
-                 "enrichment over the regions' share of the image area (1 = no preference).")
-        cols = ("edge", "edge_enrichment", "fringe", "fringe_enrichment", "other")
-        sec.table([{"task": k, **{c: v.get(c) for c in cols}} for k, v in shares.items()
-                   if isinstance(v, dict)])
-    _figures(sec, out, results, "explain", "explain/")
-    sec = rep.section("Observables and their sensitivity")
-    sens = results.get("observables", {}).get("sensitivity", {})
-    rows = [r for r in sens.get("rows", []) if r.get("parameter") in ("beta2", "beta3",
-                                                                      "delta_rnp")]
-    if rows:
-        sec.text(f"Over the {sens.get('n', '?')} test images: Pearson correlation, the partial "
-                 "slope of a linear fit on (beta2, beta3, Delta r_np) with its error, and the "
-                 "separation (shift over one prior standard deviation, in residual standard "
-                 "deviations); docs/observables.md defines each observable.")
-        sec.table([{k: r.get(k) for k in ("observable", "parameter", "pearson",
-                                          "partial_slope", "partial_slope_err", "separation")}
-                   for r in rows])
-    _figures(sec, out, results, "observables", "observables/")
-    sec = rep.section("Physics check against data")
-    alice = results.get("physics_checks", {}).get("alice")
-    if alice:
-        sec.text(f"Pb208 at 5.02 TeV vs ALICE: chi2/ndf = {alice['chi2']:.1f}/{alice['ndf']} "
-                 f"(shape only, fitted scale {alice['scale']:.3g}).")
-    _figures(sec, out, results, "physics_checks", "physics/")
+    if "evaluate" in results:
+        accuracy_section(rep.section("Network accuracy on the held-out test split"),
+                         _typed(results["evaluate"], EvaluateResult))
+        _figures(rep.sections[-1], out, results, "evaluate", "evaluate/")
+    if "information" in results:
+        information_section(rep.section("Information limit"),
+                            _typed(results["information"], InformationResult))
+        _figures(rep.sections[-1], out, results, "information", "information/")
+    if "explain" in results:
+        explain_section(rep.section("Where the network looks (Prediction Difference "
+                                    "Analysis)"), _typed(results["explain"], ExplainResult))
+        _figures(rep.sections[-1], out, results, "explain", "explain/")
+    if "observables" in results:
+        observables_section(rep.section("Observables and their sensitivity"),
+                            _typed(results["observables"], ObservablesResult))
+        _figures(rep.sections[-1], out, results, "observables", "observables/")
+    if "physics_checks" in results:
+        physics_section(rep.section("Physics check against data"),
+                        _typed(results["physics_checks"], PhysicsChecksResult))
+        _figures(rep.sections[-1], out, results, "physics_checks", "physics/")
     if "ladder" in results:
-        sec = rep.section("Realism ladder")
-        sec.text("Each row: the same network trained and evaluated on ever more realistic "
-                 "images, next to the Cramer-Rao bound at the same test points "
-                 "(docs/ladder.md).")
-        cols = ("row", "title", "n_events", "r2_beta2", "r2_beta3", "r2_delta_rnp",
-                "rmse_delta_rnp", "sigma_crb_delta_rnp", "ratio_delta_rnp", "skin_accuracy")
-        sec.table([{c: r.get(c) for c in cols} for r in results["ladder"].get("rows", [])])
-        _figures(sec, out, results, "ladder", "ladder/")
-    sec = rep.section("Timing")
-    sec.table([{"stage": k, "seconds": v,
-                "skipped (already complete)": results[k].get("skipped", False)}
-               for k, v in timing.items()])
+        ladder_section(rep.section("Realism ladder"), _typed(results["ladder"], LadderResult))
+        _figures(rep.sections[-1], out, results, "ladder", "ladder/")
+    timing_section(rep.section("Timing"), results)
     rep.write(out / "report.html")
     return metrics
 
 
-def _figures(sec: Any, out: Path, results: Results, stage: str, prefix: str) -> None:
-    for path in results.get(stage, {}).get("files", []):
+def headline_section(sec: Section, results: Results) -> None:
+    """The headline numbers in words, with their units."""
+    sec.table([{"quantity": n.words, "value": n.value, "unit": n.unit}
+               for n in headline(results)])
+
+
+def configuration_section(sec: Section, config_toml: str, plan: dict[str, Any]) -> None:
+    """The dataset configuration and the run plan."""
+    sec.text("Dataset configuration (accepted by `upclens generate --config`):")
+    sec.code(config_toml)
+    sec.text("Run plan: " + json.dumps(plan))
+
+
+def accuracy_section(sec: Section, evaluated: EvaluateResult) -> None:
+    """Per-target scores and the skin classification."""
+    sec.table([wording.target_row(name, scores) for name, scores in evaluated.targets.items()])
+    sec.table(wording.skin_rows(evaluated.skin))
+
+
+def information_section(sec: Section, info: InformationResult) -> None:
+    """The bound against N J/psi, the network's RMSE beside it and the smallest-N table."""
+    from upclens.information.headline import BACKGROUND
+
+    sec.text(f"sigma_CRB at the reference point {wording.point_words(info.point)}; the "
+             f"network's test RMSE on the images of this study: "
+             f"{wording.values_words(info.network_rmse)}.  With finite-statistics images "
+             "(image.n_events > 0) the RMSE is drawn at that N next to the bound; for "
+             "noise-free images it is a different kind of number, and the realism ladder "
+             "(upclens ladder) makes the like-for-like comparison.")
+    sec.table([wording.crb_row(row) for row in info.table])
+    for note in info.notes:
+        sec.text(str(note))
+    table = info.headline
+    if table.rows:
+        priors = ", ".join(wording.prior_words(k, v) for k, v in table.nuisances.items())
+        sec.text(f"The smallest number of J/psi that measures Delta r_np to "
+                 f"+-{table.target:g} fm at the reference point (Cramer-Rao bound; "
+                 f"background: incoherent fraction {BACKGROUND['incoherent_fraction']:g}, "
+                 f"smearing {BACKGROUND['smearing'] * 1000:g} MeV; priors: {priors}; "
+                 "upclens headline):")
+        sec.table([wording.smallest_n_row(row) for row in table.rows])
+
+
+def explain_section(sec: Section, explained: ExplainResult) -> None:
+    """Where the relevance lies: edge, fringes, elsewhere."""
+    shares = explained.region_shares
+    if shares:
+        sec.text("Share of |relevance| in the bright-spot edge and dark-fringe regions, and the "
+                 "enrichment over the regions' share of the image area (1 = no preference).")
+        sec.table([wording.region_row(task, share) for task, share in shares.items()])
+
+
+def observables_section(sec: Section, obs: ObservablesResult) -> None:
+    """Correlations and partial slopes of the observables against the shape parameters."""
+    rows = [r for r in obs.rows if r.parameter in ("beta2", "beta3", "delta_rnp")]
+    if rows:
+        sec.text(f"Over the {obs.n} test images: Pearson correlation, the partial slope of a "
+                 "linear fit on (beta2, beta3, Delta r_np) with its error, and the separation "
+                 "(shift over one prior standard deviation, in residual standard deviations); "
+                 "docs/observables.md defines each observable.")
+        sec.table([wording.sensitivity_row(r) for r in rows])
+
+
+def physics_section(sec: Section, checks: PhysicsChecksResult) -> None:
+    """The ALICE comparison in one sentence."""
+    alice = checks.alice
+    sec.text(f"Pb208 at 5.02 TeV vs ALICE: chi2/ndf = {alice.chi2:.1f}/{alice.ndf} "
+             f"(shape only, fitted scale {alice.scale:.3g}).")
+
+
+def ladder_section(sec: Section, ladder: LadderResult) -> None:
+    """One line per ladder row: accuracy next to the bound."""
+    sec.text("Each row: the same network trained and evaluated on ever more realistic "
+             "images, next to the Cramer-Rao bound at the same test points "
+             "(docs/ladder.md).")
+    sec.table([wording.ladder_row(row) for row in ladder.summaries])
+
+
+def timing_section(sec: Section, results: Results) -> None:
+    """Seconds per stage (of the run that made it)."""
+    sec.table([{"stage": name, "seconds": round(float(r.seconds), 2),
+                "skipped (already complete)": r.skipped} for name, r in results.items()])
+
+
+def _figures(sec: Section, out: Path, results: Results, stage: str, prefix: str) -> None:
+    result = results.get(stage)
+    for path in (result.files if result is not None else []):
         if path.startswith(prefix) and path.endswith(".png"):
             stem = Path(path).stem
             sec.figure(out / path, _CAPTIONS.get(stem, stem.replace("_", " ")))

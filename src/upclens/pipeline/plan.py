@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from upclens.errors import ParameterError, check_choice, check_integer
+from upclens.learn.settings import PAPER_TRAINING
 
 
 def _small_training() -> dict[str, Any]:
@@ -15,8 +16,7 @@ def _small_training() -> dict[str, Any]:
 
 
 def _paper_training() -> dict[str, Any]:
-    return {"width": 32, "blocks": (2, 2, 2), "head": 256, "epochs": 40, "batch_size": 128,
-            "lr": 2.0e-3, "patience": 8}
+    return dict(PAPER_TRAINING)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,17 @@ import numpy as np
 import pytest
 
 from upclens.errors import ParameterError
+from upclens.physics.flux import point_charge_flux
 from upclens.physics.image import DoubleSlit, orientation_quadrature
 from upclens.physics.kinematics import TargetKinematics, sigma_vn_fm2
 from upclens.physics.mesons import M_PION_CHARGED, MESONS, meson
 from upclens.physics.nucleus import Nucleus
-from upclens.physics.production import EventSampler, MesonBatch, _moments_on_nodes
+from upclens.physics.production import (
+    N_B_CHEBYSHEV,
+    EventSampler,
+    MesonBatch,
+    _moments_on_nodes,
+)
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
 
 VECTOR = ModelSwitches(polarization="vector")
@@ -78,6 +84,29 @@ def test_events_reproduce_the_exact_random_direction_image(events):
     assert abs(chi2 - dof) < 4 * math.sqrt(2 * dof)
 
 
+def test_events_at_forward_rapidity_reproduce_the_exact_image():
+    """y = 1 with the coherence phase: the two sources have their own photon energies (0.57 and
+    4.2 GeV), fluxes, sigma_VN and q_z, combined per event from the single-source tables.
+    Events, rotated back by their b direction, against the exact UPC-|b| image with b along x
+    (12 x 12 bins of 33 MeV, chi^2 within 4 sigma of its dof)."""
+    sw = ModelSwitches(polarization="vector", coherence_phase=True)
+    s = EventSampler(NUCLEUS, rapidity=(1.0, 1.0), switches=sw, pt_max=0.3)
+    ev = s.sample(40000, np.random.default_rng(21))
+    px, py, _ = _to_b_frame(ev)
+    grid = ImageGrid(48, 0.2)
+    edges = np.linspace(-0.2, 0.2, 13)
+    counts, _, _ = np.histogram2d(py, px, bins=[edges, edges])
+    dof = counts.size - 1
+    chi2 = {}
+    for y in (1.0, 0.0):
+        exact = _blocks(DoubleSlit(NUCLEUS, Collision(rapidity=y, b_magnitude="upc"), sw,
+                                   grid).exact_intensity(), 4)
+        expected = exact / exact.sum() * counts.sum()
+        chi2[y] = float(np.sum((counts - expected) ** 2 / expected))
+    assert abs(chi2[1.0] - dof) < 4 * math.sqrt(2 * dof)
+    assert chi2[0.0] > dof + 20 * math.sqrt(2 * dof)  # the y = 0 image is far off (measured 1568)
+
+
 def test_sampled_spin_density_reproduces_the_tabulated_one(sampler, events):
     """In the frame of b, the mean of the events' rho over a momentum bin is
     int rho / int tr rho of the tabulated model (phase integrated exactly over each pixel, |b|
@@ -124,18 +153,20 @@ def test_uniform_flux_events_are_polarised_along_b():
 
 def test_table_moments_match_a_direct_evaluation():
     """The single-source moments on the |b| table nodes (Chebyshev in 1/b, flux-normalised)
-    against the moments computed directly at two of those nodes."""
+    against the moments computed directly at three of those nodes.  The tolerance: the
+    interpolant converges to a 3e-4 floor (the field regulator inside the emitter is not
+    analytic in 1/b at b < 2 R) by 6 nodes, whether with 6 or 8 nodes."""
     sim = DoubleSlit(NUCLEUS, Collision(rapidity=0.5), VECTOR, ImageGrid(24, 0.2))
     nodes, weights = orientation_quadrature(sim.numerics, z_symmetric=True, mirror=True)
     amp = sim.amplitude(2)
     g = amp.profiles(nodes)
     b_nodes = np.exp(np.linspace(math.log(9.0), math.log(120.0), 32))
     pix = np.arange(24 * 24)
-    table = _moments_on_nodes(sim, amp, g, weights, b_nodes, pix, 8)
-    for k in (5, 20):
+    table = _moments_on_nodes(sim, amp, g, weights, b_nodes, pix, N_B_CHEBYSHEV)
+    for k in (1, 12, 28):
         m, sq = sim._ensemble(amp, g, weights, (-float(b_nodes[k]), 0.0), True, matrix=True)
         direct = np.concatenate([m.reshape(2, -1), sq.reshape(4, -1)])
-        assert np.abs(table[k] - direct).max() < 1e-4 * np.abs(direct).max()
+        assert np.abs(table[k] - direct).max() < 1e-3 * np.abs(direct).max()
 
 
 def test_rapidity_range_is_symmetric_for_identical_nuclei():
@@ -220,3 +251,36 @@ def test_rho0_events_use_their_own_mass_and_cross_section():
     assert ev.mass.std() > 0.05
     sim = DoubleSlit(NUCLEUS, Collision(), VECTOR, meson="rho0")
     assert sim.kin1.sigma_vn > 5 * DoubleSlit(NUCLEUS, Collision(), VECTOR).kin1.sigma_vn
+
+
+def test_covariance_projection_only_removes_negative_eigenvalues(rng):
+    """C = S - m m^dagger: untouched when positive, its negative eigenvalue removed otherwise
+    (the remaining eigenpair kept)."""
+    from upclens.physics.production import _psd_covariance
+
+    m = rng.normal(size=(2, 50)) + 1j * rng.normal(size=(2, 50))
+    v = rng.normal(size=(2, 50)) + 1j * rng.normal(size=(2, 50))
+    v /= np.linalg.norm(v, axis=0)
+    lam = np.stack([rng.uniform(0.1, 1.0, 50), rng.uniform(-0.1, 1.0, 50)])
+    u = np.stack([v, np.stack([-np.conj(v[1]), np.conj(v[0])])])  # orthonormal pair (k, i, n)
+    cov = np.einsum("kn,kin,kjn->ijn", lam, u, np.conj(u))
+    outer = m[:, None] * np.conj(m)[None, :]
+    fixed = _psd_covariance(m, outer + cov) - outer
+    expected = np.einsum("kn,kin,kjn->ijn", np.maximum(lam, 0.0), u, np.conj(u))
+    assert np.abs(fixed - expected).max() < 1e-12
+
+
+def test_lhc_impact_parameters_reach_beyond_the_image_table():
+    """At 5.02 TeV the soft photon reaches gamma hbar c / omega ~ 340 fm: events come from
+    |b| up to ~2000 fm.  The share beyond 120 fm against 2 pi b P_noHad n(omega, b) with the
+    centre flux (the field's variation over the nucleus matters at small b only): 0.295."""
+    s = EventSampler(Nucleus.from_preset("Pb208"), sqrt_snn=5020.0, pt_max=0.1)
+    ev = s.sample(20000, np.random.default_rng(8))
+    sim = DoubleSlit(Nucleus.from_preset("Pb208"), Collision(sqrt_snn=5020.0))
+    dist = sim.b_distribution
+    b = np.arange(0.025, 6 * sim.gamma * 0.1973269804 / sim.kin1.omega, 0.05)
+    p_nohad = np.where(b <= dist.b[-1], np.interp(b, dist.b, dist.p_no_hadronic()), 1.0)
+    pdf = b * p_nohad * point_charge_flux(sim.kin1.omega, b, sim.gamma, 82, sim.profile.R_p)
+    expected = pdf[b > 120].sum() / pdf.sum()
+    assert 0.2 < expected < 0.4
+    assert abs(np.mean(ev.b > 120.0) - expected) < 0.015  # 5 sigma of 20 000 events

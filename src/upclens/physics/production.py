@@ -9,7 +9,8 @@ meson carries rho(p)/tr rho(p) in the lab (x, y) basis (physics/image.py, ``exac
 Set-up (per nucleus), in the frame where b lies along +x: each production source is a target hit by
 a photon of energy omega = (M/2) e^eta (eta = -y for target 1, +y for target 2).  For every eta
 node the single-source moments <G_i> and <G_i G_j*> are computed on the pixel centres of a square
-momentum grid of step ``EVENT_P_STEP`` covering |p| < pt_max, at 8 Chebyshev nodes in 1/b, and
+momentum grid of step ``EVENT_P_STEP`` covering |p| < pt_max, at ``N_B_CHEBYSHEV`` Chebyshev nodes
+in 1/b (flux-normalised moments: 6 nodes leave 3e-4 of the largest moment, as 8 do), and
 interpolated to ``N_B_TABLE`` nodes uniform in log b.  They are stored divided by the source's
 yield N(eta, b) = int tr <G G^dagger> d^2p (so <G>/sqrt(N), <G G^dagger>/N).  An event combines its
 two sources exactly, at its own b and y, with weights N_1, N_2 and the phase e = exp(i p_x b):
@@ -18,7 +19,8 @@ two sources exactly, at its own b and y, with weights N_1, N_2 and the phase e =
 only each source's smooth normalised moments are interpolated (linearly in log b and eta, the
 yield log-linearly).
 
-Sampling by rejection: (b, y) from 2 pi b P_noHad w(b) (N_1 + N_2) (tabulated on 0.05 fm cells),
+Sampling by rejection: (b, y) from 2 pi b P_noHad w(b) (N_1 + N_2) (tabulated on |b| cells of
+0.05 fm up to 120 fm and 1 fm beyond, to 6 gamma hbar c / omega of the softest photon),
 then a source (probability N_i / (N_1 + N_2)), a table node from the interpolation weights, a pixel
 from that node's tr S and a uniform point inside it; accepted with probability I / (2 T) <= 1,
 T = tr S_1 + tr S_2 (Cauchy-Schwarz: |<G_1>.<G_2>*| <= T / 2), exact for the interpolated model.
@@ -36,7 +38,7 @@ from scipy.interpolate import BarycentricInterpolator
 
 from upclens.errors import ParameterError, check_range
 from upclens.physics.constants import HBARC
-from upclens.physics.flux import rapidity_flux
+from upclens.physics.flux import point_charge_flux, rapidity_flux
 from upclens.physics.image import SECOND_SOURCE_SIGN, DoubleSlit, orientation_quadrature
 from upclens.physics.kinematics import lorentz_gamma
 from upclens.physics.mesons import meson as get_meson
@@ -45,8 +47,11 @@ from upclens.physics.numerics import Numerics
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
 
 EVENT_P_STEP = 0.0075  # GeV: pixel of the production tables
-N_B_TABLE = 32  # |b| nodes of the tables, uniform in log b
+N_B_TABLE = 32  # least |b| nodes of the tables, uniform in log b
+B_TABLE_LOG_STEP = 0.09  # largest step of the |b| nodes in log b
+B_TAIL_X = 6.0  # |b| reaches B_TAIL_X gamma hbar c / omega of the softest photon
 Y_NODE_STEP = 0.5  # largest spacing of the rapidity nodes
+N_B_CHEBYSHEV = 6  # |b| nodes (Chebyshev in 1/b) at which the moments are computed
 B_PROBABILITY_FLOOR = 1e-7  # |b| cells whose UPC weight is below this fraction of the peak are cut
 
 
@@ -117,27 +122,39 @@ class EventSampler:
     # -- set-up --------------------------------------------------------------------------------
     def _b_table(self, sim: DoubleSlit, b_weight: Callable[[np.ndarray], np.ndarray] | None
                  ) -> None:
-        """Geometric |b| weight 2 pi b P_noHad(b) w(b) on 0.05 fm cells, and the table nodes."""
+        """Geometric |b| weight 2 pi b P_noHad(b) w(b) on cells (0.05 fm up to the image
+        engine's 120 fm, 1 fm beyond, where P_noHad = 1, up to 6 gamma hbar c / omega_min, past
+        which the flux of the softest photon has fallen by e^-12), and the table nodes."""
         dist = sim.b_distribution
-        b = dist.b
-        geo = 2.0 * math.pi * b * dist.p_no_hadronic()
+        omega_min = 0.5 * self.meson.mass * math.exp(-max(abs(v) for v in self.rapidity))
+        b_max = B_TAIL_X * sim.gamma * HBARC / omega_min
+        width = np.full(dist.b.size, float(dist.b[1] - dist.b[0]))
+        b, p_nohad = dist.b, dist.p_no_hadronic()
+        if b_max > dist.b[-1] + 1.0:
+            tail = np.arange(dist.b[-1] + width[-1] / 2 + 0.5, b_max, 1.0)
+            b = np.concatenate([b, tail])
+            p_nohad = np.concatenate([p_nohad, np.ones(tail.size)])
+            width = np.concatenate([width, np.ones(tail.size)])
+        geo = 2.0 * math.pi * b * p_nohad
         if b_weight is not None:
             w = np.asarray(b_weight(b), dtype=float)
             if w.shape != b.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
                 raise ParameterError("b_weight", "callable", "must return finite weights >= 0, "
                                      "one per |b|")
             geo = geo * w
-        # The UPC weight including a reference flux, to find where events can come from.
-        ref = geo * dist.flux
+        # The UPC weight with the softest photon's flux, to find where events can come from.
+        ref = geo * width * point_charge_flux(omega_min, b, sim.gamma, sim.nucleus.Z,
+                                              sim.profile.R_p)
         if not np.any(ref > 0):
             raise ParameterError("b_weight", "callable", "gives no |b| with non-zero weight")
-        keep = np.flatnonzero(ref > B_PROBABILITY_FLOOR * ref.max())
-        self._b_cells = b[keep[0]:keep[-1] + 1]
-        self._b_geo = geo[keep[0]:keep[-1] + 1]
-        self._b_step = float(b[1] - b[0])
-        b_lo = max(self._b_cells[0] - 0.5 * self._b_step, 1e-3)
-        b_hi = self._b_cells[-1] + 0.5 * self._b_step
-        self.b_nodes = np.exp(np.linspace(math.log(b_lo), math.log(b_hi), N_B_TABLE))
+        keep = slice(*np.flatnonzero(ref > B_PROBABILITY_FLOOR * ref.max())[[0, -1]] + [0, 1])
+        self._b_cells = b[keep]
+        self._b_widths = width[keep]
+        self._b_geo = _round32(geo[keep])
+        b_lo = max(self._b_cells[0] - 0.5 * self._b_widths[0], 1e-3)
+        b_hi = self._b_cells[-1] + 0.5 * self._b_widths[-1]
+        n_nodes = max(N_B_TABLE, math.ceil(math.log(b_hi / b_lo) / B_TABLE_LOG_STEP) + 1)
+        self.b_nodes = np.exp(np.linspace(math.log(b_lo), math.log(b_hi), n_nodes))
 
     def _tables(self, sims: list[DoubleSlit]) -> None:
         """Normalised single-source tables per (eta node, b node, pixel) and the yields N."""
@@ -152,16 +169,19 @@ class EventSampler:
         for e, sim in enumerate(sims):
             amp = sim.amplitude(2)
             moments = _moments_on_nodes(sim, amp, amp.profiles(nodes), weights, self.b_nodes,
-                                        self._pix, self.numerics.n_b_moments)
+                                        self._pix, N_B_CHEBYSHEV)
             for k in range(n_b):
                 m = moments[k, :nc]
-                sq = moments[k, nc:].reshape(nc, nc, -1)
+                sq = _psd_covariance(m, moments[k, nc:].reshape(nc, nc, -1))
                 total = float(np.real(np.trace(sq)).sum() * step2)
                 yields[e, k] = total
                 tab[e, k] = _pack(sq / total, m / math.sqrt(total), nc).T
-        self._tab = tab.reshape(n_e * n_b, n_pix, -1)
-        self._log_yield = np.log(yields)
-        self._log_yield -= self._log_yield.max()
+        # Rounded to single precision (the tables are accurate to ~3e-4): the last bits of the
+        # BLAS products depend on memory alignment, and events must not, so that every process
+        # that builds this sampler draws the same events from the same seed.
+        self._tab = _round32(tab.reshape(n_e * n_b, n_pix, -1))
+        log_yield = np.log(yields)
+        self._log_yield = _round32(log_yield - log_yield.max())
         t_hat = _trace_s(self._tab, nc) * step2
         cdf = np.cumsum(t_hat, axis=-1)
         cdf /= cdf[..., -1:]
@@ -207,7 +227,7 @@ class EventSampler:
         bb, yy = np.meshgrid(self._b_cells, self._y_cells)  # [iy, ib]
         total = sum(np.exp(self._node_weights(bb.ravel(), yy.ravel(), src)[2])
                     for src in (0, 1))
-        dens = np.broadcast_to(self._b_geo, bb.shape).ravel() * total
+        dens = np.broadcast_to(self._b_geo * self._b_widths, bb.shape).ravel() * total
         cdf = np.cumsum(dens)
         self._cell_cdf = cdf / cdf[-1]
 
@@ -242,7 +262,7 @@ class EventSampler:
         cell = np.searchsorted(self._cell_cdf, rng.random(n), side="right")
         cell = np.minimum(cell, self._cell_cdf.size - 1)
         iy, ib = np.divmod(cell, self._b_cells.size)
-        b = self._b_cells[ib] + (rng.random(n) - 0.5) * self._b_step
+        b = self._b_cells[ib] + (rng.random(n) - 0.5) * self._b_widths[ib]
         y = self._y_cells[iy] + (rng.random(n) - 0.5) * self._y_step
         (idx1, w1, ly1), (idx2, w2, ly2) = (self._node_weights(b, y, src) for src in (0, 1))
         second = rng.random(n) * (1.0 + np.exp(ly1 - ly2)) < 1.0  # P(source 2) = N2/(N1+N2)
@@ -318,13 +338,16 @@ class EventSampler:
         b = self._b_cells
         n_pix = self._pix.size
         step = self.grid.step
-        weight = self._b_geo * self._b_step * step**2
+        weight = self._b_geo * self._b_widths * step**2
         total = np.zeros((n_pix, self._nc, self._nc), complex)
         for i0 in range(0, b.size, 16):
             bb = b[i0:i0 + 16]
             s, pm, _ = self._sources(bb, np.full(bb.size, float(y)), None)
+            # exact over the pixel (in p_x) and over the |b| cell (in b), each a sinc
             phase = (np.exp(1j * np.outer(bb, self._cx) / HBARC)
-                     * np.sinc(bb * step / (2 * math.pi * HBARC))[:, None])
+                     * np.sinc(bb * step / (2 * math.pi * HBARC))[:, None]
+                     * np.sinc(np.outer(self._b_widths[i0:i0 + 16], self._cx)
+                               / (2 * math.pi * HBARC)))
             term = pm * phase[:, :, None, None]
             rho = s + term + np.conj(np.swapaxes(term, -1, -2))
             total += np.einsum("n,npij->pij", weight[i0:i0 + 16], rho)
@@ -366,6 +389,33 @@ def _moments_on_nodes(sim: DoubleSlit, amp, gamma_x: np.ndarray, weights: np.nda
         scale = np.concatenate([np.full(nc, math.sqrt(flux)), np.full(nc * nc, flux)])
         out[k] = interp(1.0 / b) * scale[:, None]
     return out
+
+
+def _psd_covariance(m: np.ndarray, sq: np.ndarray) -> np.ndarray:
+    """Second moments (nc, nc, n) whose orientation covariance C = <G G^dagger> - <G><G>^dagger
+    is made positive semi-definite by clipping its negative eigenvalue (the |b| interpolation
+    leaves ~3e-4 of the largest moment where C is nearly singular, at low p); returns
+    <G><G>^dagger + C+.  This keeps every event's rho positive and I <= 2 T."""
+    outer = m[:, None] * np.conj(m)[None, :]
+    cov = sq - outer
+    if m.shape[0] == 1:
+        return outer + np.maximum(cov.real, 0.0)
+    a, d, c = cov[0, 0].real, cov[1, 1].real, cov[0, 1]
+    half = 0.5 * (a + d)
+    root = np.sqrt(0.25 * (a - d) ** 2 + np.abs(c) ** 2)
+    lo, hi = half - root, half + root
+    # C+ = C - lo P_lo with P_lo = (C - hi I) / (lo - hi) when lo < 0; 0 when hi < 0 too
+    gap = np.where(root > 0, lo - hi, -1.0)
+    eye = np.eye(2)[:, :, None]
+    fixed = cov - np.where(lo < 0, lo / gap, 0.0) * (cov - hi * eye)
+    fixed = np.where(hi < 0, 0.0, fixed)
+    fixed = 0.5 * (fixed + np.conj(np.swapaxes(fixed, 0, 1)))
+    return outer + fixed
+
+
+def _round32(a: np.ndarray) -> np.ndarray:
+    """``a`` rounded to single precision, kept in double."""
+    return np.asarray(a, dtype=np.float32).astype(np.float64)
 
 
 def _pack(s: np.ndarray, m: np.ndarray, nc: int) -> np.ndarray:

@@ -3,15 +3,12 @@ four-momentum conservation at every vertex; staged chunks and their checksums.""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "physics"))
 from meson_batches import hand_batch
-
 from upclens.data.eventfiles import (
     COLUMNS,
     four_momentum,

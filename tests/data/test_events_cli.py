@@ -86,7 +86,8 @@ def test_files_do_not_depend_on_the_number_of_workers(tmp_path):
     (["--detector", "alice-muon"], ["empty acceptance"]),
     (["--detector", "star", "--cut", "pt_min=3"], ["pt_min = 3.0", "empty acceptance"]),
     (["--n", "-5"], ["n = -5"]),
-    (["--rapidity", "3,5"], ["rapidity = (3.0, 5.0)", "4.17"]),
+    (["--rapidity", "3", "5"], ["rapidity = (3.0, 5.0)", "4.17"]),
+    (["--rapidity", "-1", "0", "1"], ["rapidity = [-1.0, 0.0, 1.0]"]),
 ])
 def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, capsys, args, words):
     base = ["events", "--n", "100", "--seed", "1", "--out", str(tmp_path / "x"),

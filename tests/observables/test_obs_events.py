@@ -3,16 +3,12 @@ their pT, daughter symmetry, and error estimates against the spread of repeated 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "physics"))
 from meson_batches import hand_batch, linear_rho
-
 from upclens.errors import ParameterError
 from upclens.observables.events import (
     cos_n_delta_phi,

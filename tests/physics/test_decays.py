@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from meson_batches import hand_batch, linear_rho
 
+from meson_batches import hand_batch, linear_rho
 from upclens.errors import ParameterError
 from upclens.physics.decays import decay, pdg_mass, sample_directions
 

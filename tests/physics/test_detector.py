@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from meson_batches import hand_batch
 from scipy.stats import norm
 
+from meson_batches import hand_batch
 from upclens.errors import ParameterError
 from upclens.physics.decays import decay, pdg_mass
 from upclens.physics.detector import (

@@ -11,19 +11,6 @@ from upclens.argtypes import number as _number
 from upclens.errors import ParameterError
 
 
-def _pair(text: str) -> tuple[float, float]:
-    parts = text.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) == 1:
-        values = values * 2
-    if len(values) != 2:
-        raise argparse.ArgumentTypeError(f"{text!r} is not LO,HI (e.g. -1,1) or one value")
-    return values[0], values[1]
-
-
 def _cut(text: str) -> tuple[str, float]:
     key, _, value = text.partition("=")
     try:
@@ -56,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--channel", help="ee or mumu for jpsi/psi2s, pipi for rho0 (default: ee, "
                                      "pipi)")
     g.add_argument("--sqrt-snn", type=_number, default=200.0, help="GeV (default 200)")
-    g.add_argument("--rapidity", type=_pair, default=(-1.0, 1.0), metavar="LO,HI",
-                   help="meson rapidity range (default -1,1)")
+    g.add_argument("--rapidity", type=_number, nargs="+", default=[-1.0, 1.0], metavar="Y",
+                   help="meson rapidity range LO HI, or one rapidity (default -1 1)")
     g.add_argument("--neutron-class", default="any",
                    help=f"forward-neutron class: {', '.join(NEUTRON_CLASSES)} (default any)")
     g.add_argument("--pt-max", type=_number, default=0.3, help="largest coherent pT, GeV "
@@ -90,11 +77,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _config(args: argparse.Namespace) -> Any:
     from upclens.data.eventgen import EventConfig
 
+    if len(args.rapidity) > 2:
+        raise ParameterError("rapidity", args.rapidity, "must be LO HI or one value")
+    y_min, y_max = args.rapidity[0], args.rapidity[-1]
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     if not formats:
         raise ParameterError("formats", args.formats, "must name parquet and/or hepmc3")
     return EventConfig(nucleus=args.nucleus, meson=args.meson, channel=args.channel,
-                       sqrt_snn=args.sqrt_snn, y_min=args.rapidity[0], y_max=args.rapidity[1],
+                       sqrt_snn=args.sqrt_snn, y_min=y_min, y_max=y_max,
                        neutron_class=args.neutron_class, detector=args.detector,
                        cuts=tuple(args.cuts), incoherent_fraction=args.incoherent_fraction,
                        pt_max=args.pt_max, accepted_only=args.accepted_only,

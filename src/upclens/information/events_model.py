@@ -127,7 +127,8 @@ def pixel_densities(sampler, y: float, weights: np.ndarray) -> np.ndarray:
         raise ParameterError("weights", weights.shape, f"must have {b.size} |b| cells per row")
     nc = s._nc
     step = s.grid.step
-    geo = s._b_geo * s._b_step * step**2  # as pixel_density
+    widths = s._b_widths
+    geo = s._b_geo * widths * step**2  # as pixel_density
     yy = np.full(b.size, float(y))
     (i1, w1, ly1), (i2, w2, ly2) = (s._node_weights(b, yy, src) for src in (0, 1))
     n1, n2 = np.exp(ly1), np.exp(ly2)
@@ -154,8 +155,11 @@ def pixel_densities(sampler, y: float, weights: np.ndarray) -> np.ndarray:
     pair, pw, cell = pair[live], pw[live], cell[live]
     keys, inverse = np.unique(pair, return_inverse=True)
     cols, col_of_pix = np.unique(np.round(2.0 * s._cx / step).astype(int), return_inverse=True)
-    phase = (np.exp(1j * np.outer(b, 0.5 * step * cols) / HBARC)
-             * np.sinc(b * step / (2 * math.pi * HBARC))[:, None])  # (n_cells, n_cols)
+    px_cols = 0.5 * step * cols
+    # exact over the pixel (in p_x) and over the |b| cell (in b), as pixel_density
+    phase = (np.exp(1j * np.outer(b, px_cols) / HBARC)
+             * np.sinc(b * step / (2 * math.pi * HBARC))[:, None]
+             * np.sinc(np.outer(widths, px_cols) / (2 * math.pi * HBARC)))  # (n_cells, n_cols)
     k1, k2 = np.divmod(keys, n_tab)
     pos1 = np.searchsorted(used1, k1)
     pos2 = np.searchsorted(used2, k2)

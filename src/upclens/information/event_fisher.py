@@ -180,7 +180,9 @@ def event_fisher(point: Mapping[str, float], analysis: EventAnalysis, cache: Den
 # -- the table ------------------------------------------------------------------------------------
 def columns(pt_wide: float = 0.5, detector: str = "star", channel: str = "ee",
             pt_max: float = 0.2) -> dict[str, EventAnalysis]:
-    """The cumulative columns of the events table: each adds one handle to the previous."""
+    """The cumulative columns of the events table: each adds one handle to the previous; the
+    last takes the incoherent background back to the narrow window (the acceptance column with
+    the background), to tell whether widening still pays once breakup events are there."""
     a = EventAnalysis(pt_max=pt_max)
     out = {"b known (image)": replace(a, b_known=True),
            "b direction unknown, pT": a}
@@ -192,9 +194,12 @@ def columns(pt_wide: float = 0.5, detector: str = "star", channel: str = "ee",
     out["+ rapidity"] = a
     a = replace(a, detector=detector)
     out[f"+ {detector} acceptance"] = a
+    narrow = a
     a = replace(a, pt_max=pt_wide)
     out[f"+ pT < {pt_wide:g} GeV"] = a
     out["+ incoherent"] = replace(a, incoherent=True)
+    # the same background without the widening: does the wide window still pay?
+    out[f"incoherent, pT < {pt_max:g} GeV"] = replace(narrow, incoherent=True)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 
 from upclens.physics.nucleus import Nucleus
 from upclens.physics.settings import ModelSwitches
-from upclens.physics.tspectrum import coherent_tspectrum
+from upclens.physics.tspectrum import coherent_tspectrum, minimum_t
 
 ALICE_COHERENT_PB = "alice_2021_coherent_jpsi_dsigma_dt_PbPb5TeV.csv"
 
@@ -47,6 +48,27 @@ def read_alice_coherent(path: str | Path | None = None) -> dict[str, np.ndarray]
     return {name: body[:, i] for i, name in enumerate(header)}
 
 
+def bin_averages(spectrum: Callable[[np.ndarray], np.ndarray], t_low: np.ndarray,
+                 t_high: np.ndarray, t_min: float, points_per_bin: int = 64) -> np.ndarray:
+    """(1 / (t_high - t_low)) * integral of ``spectrum`` over each |t| bin (GeV^2).
+
+    The coherent spectrum is zero below ``t_min`` and jumps there to its forward value, so each
+    bin is integrated over its physical part [max(t_low, t_min), t_high] only (Gauss-Legendre,
+    ``points_per_bin`` nodes: the integrand is smooth there) and divided by the full bin width,
+    as a measured d sigma/d|t| is the bin's cross section over its width.  A rule with a node
+    below t_min would instead smear the step over a whole node spacing.
+    """
+    x, w = np.polynomial.legendre.leggauss(points_per_bin)
+    out = np.zeros(len(t_low))
+    for i, (a, b) in enumerate(zip(t_low, t_high, strict=True)):
+        lo = max(float(a), t_min)
+        if lo >= b:
+            continue
+        half = 0.5 * (b - lo)
+        out[i] = half * np.dot(w, spectrum(lo + half * (x + 1.0))) / (b - a)
+    return out
+
+
 def fit_alice_coherent_pb(nucleus: Nucleus | None = None, switches: ModelSwitches | None = None,
                           path: str | Path | None = None, points_per_bin: int = 64) -> ShapeFit:
     """Fit the bin-averaged coherent Pb208 spectrum at 5.02 TeV to ALICE with free normalisation.
@@ -57,10 +79,8 @@ def fit_alice_coherent_pb(nucleus: Nucleus | None = None, switches: ModelSwitche
     nucleus = nucleus or Nucleus.from_preset("Pb208")
     data = read_alice_coherent(path)
     lo, hi = data["t_low_GeV2"], data["t_high_GeV2"]
-    model = np.empty(lo.size)
-    for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
-        t = np.linspace(a, b, points_per_bin)
-        model[i] = np.trapezoid(coherent_tspectrum(nucleus, t, 5020.0, 0.0, switches), t) / (b - a)
+    model = bin_averages(lambda t: coherent_tspectrum(nucleus, t, 5020.0, 0.0, switches),
+                         lo, hi, minimum_t(5020.0, 0.0), points_per_bin)
     values = data["dsigma_dt_mb_per_GeV2"]
     errors = np.hypot(data["stat"], data["syst_uncorr"])
     w = 1.0 / errors**2

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -62,3 +63,52 @@ def test_bad_input_is_one_line_and_exit_2(flags, name, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert name in lines[0]
+
+
+def test_linear_uniform_flux_flags_match_the_grid_path(tmp_path, capsys):
+    """``--linear --no-flux``: the command's bound (the engine takes the closed multipole form
+    there) against the Fisher matrix of the general quadrature path, built here from the
+    physics API.  A difference delta (weighted L1) of the two images enters the derivatives
+    at most as delta / (h/2), h/2 = 0.005 the smallest half-step: that sets the tolerance."""
+    from upclens.cli import main
+    from upclens.information.fisher import fisher_from_model
+    from upclens.information.model import PARAMETERS, SHAPE_PARAMETERS
+    from upclens.physics.image import DoubleSlit
+    from upclens.physics.nucleus import Nucleus
+    from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
+
+    out = tmp_path / "f.json"
+    assert main(["fisher", "--linear", "--no-flux", "--pixels", "16", "--beta2", "0.1",
+                 "--beta3", "0.2", "--delta-rnp", "0.1", "--n-values", "1e4",
+                 "--json", str(out)]) == 0
+    assert "linear Gamma = T, uniform flux" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["settings"]["switches"]["glauber"] is False
+    assert data["settings"]["switches"]["flux"] == "uniform"
+
+    switches = ModelSwitches(glauber=False, flux="uniform")
+
+    def image(point, method):
+        nucleus = Nucleus.from_preset("Zr96", beta2=point["beta2"], beta3=point["beta3"],
+                                      delta_rnp=point["delta_rnp"])
+        sim = DoubleSlit(nucleus, Collision(b=15.0), switches, ImageGrid(16, 0.2))
+        img = sim.image(method=method).intensity
+        return img / img.sum()
+
+    point = {"beta2": 0.1, "beta3": 0.2, "delta_rnp": 0.1}
+    delta = float(np.abs(image(point, "grid") - image(point, "closed")).sum())
+    assert delta < 1e-5
+    grid = fisher_from_model(lambda p: image(p, "grid"), point,
+                             [PARAMETERS[n] for n in SHAPE_PARAMETERS], 1e4)
+    for name in SHAPE_PARAMETERS:
+        assert data["sigma_crb"][name] == pytest.approx(grid.sigma_crb[name],
+                                                        rel=4 * delta / 0.005), name
+
+
+def test_rapidity_flag_reaches_the_settings(tmp_path):
+    from upclens.cli import main
+
+    out = tmp_path / "f.json"
+    assert main(["fisher", "--pixels", "16", "--rapidity", "1", "--n-values", "1e4",
+                 "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["settings"]["collision"]["rapidity"] == 1.0

@@ -50,7 +50,7 @@ def _config(args: argparse.Namespace) -> Any:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``generate`` and ``dataset``."""
     g = sub.add_parser(
-        "generate", help="simulate a labelled image dataset into an HDF5 file",
+        "generate",
         description="Simulate N labelled (px, py) images into an HDF5 dataset, on local "
                     "processes or a Dask cluster; rerun the same command to resume.")
     g.add_argument("--n", type=_integer, required=True, help="number of images")
@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_config_arguments(g)
     g.set_defaults(handler=_generate)
 
-    d = sub.add_parser("dataset", help="inspect, check, split dataset files",
+    d = sub.add_parser("dataset",
                        description="Inspect, check and split upclens dataset files.")
     dsub = d.add_subparsers(dest="dataset_command", required=True,
                             parser_class=type(d))

@@ -13,7 +13,7 @@ from upclens.physics.commands import add_model_arguments, switches_from_args
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``explain`` and ``ratio-maps``."""
     p = sub.add_parser(
-        "explain", help="PDA heatmaps of a trained model on a dataset",
+        "explain",
         description="Prediction Difference Analysis (Zintgraf et al. 2017) of a trained model on "
                     "images of an HDF5 dataset: heatmaps per task, overlays, averages, the "
                     "share of relevance in the bright-spot edge and dark-fringe regions, and "
@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_explain)
 
     r = sub.add_parser(
-        "ratio-maps", help="skin / no-skin and deformed / sphere ratio maps from the simulator",
+        "ratio-maps",
         description="Exact orientation-averaged images that differ only in the neutron skin or "
                     "only in the deformation, and their ratio maps (PNG, NPZ, JSON).")
     g = r.add_argument_group("nuclei")

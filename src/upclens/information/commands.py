@@ -10,6 +10,7 @@ import sys
 from upclens.argtypes import integer as _integer
 from upclens.argtypes import number as _number
 from upclens.errors import ParameterError
+from upclens.physics.commands import add_model_arguments, switches_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_headline(sub)
     _register_event_fisher(sub)
     p = sub.add_parser(
-        "fisher", help="Cramer-Rao bound of (beta2, beta3, Delta r_np) from exact images",
+        "fisher",
         description="Fisher matrix of the (px, py) image of N J/psi drawn from the exact "
                     "orientation-averaged distribution, and the Cramer-Rao bound "
                     "sqrt(diag(I^-1)) with nuisance parameters marginalised.")
@@ -32,8 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--radius", type=_number, help="proton Woods-Saxon R in fm (default: preset)")
     g.add_argument("--diffuseness", type=_number,
                    help="proton Woods-Saxon a in fm (default: preset)")
-    g.add_argument("--sigma-vn-scale", type=_number, default=1.0,
-                   help="factor on sigma(J/psi N) (default 1)")
+    add_model_arguments(p)
     r = p.add_argument_group("measurement")
     r.add_argument("--n-events", type=_number, default=1e4,
                    help="number of J/psi in the image window (default 1e4)")
@@ -49,7 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--b-weights", default="physical", choices=("physical", "frozen"),
                    help="with --b-magnitude upc: the |b| weights move with the parameters "
                         "(physical, default) or are held at the point's values (frozen)")
-    r.add_argument("--sqrt-snn", type=_number, default=200.0, help="GeV (default 200)")
     r.add_argument("--pixels", type=_integer, default=64, help="bins per axis (default 64)")
     r.add_argument("--pmax", type=_number, default=0.2, help="window half-width, GeV (0.2)")
     r.add_argument("--nuisances", default="",
@@ -70,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _register_headline(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "headline", help="smallest N_J/psi measuring Delta r_np to a target precision",
+        "headline",
         description="The smallest number of J/psi at which the Cramer-Rao bound on Delta r_np "
                     "reaches --target, for a fixed and a random b direction, without and "
                     "with background (10 % incoherent, 10 MeV smearing), with the protons "
@@ -187,11 +186,12 @@ def _n_values(text: str) -> list[float]:
 
 
 def _fisher(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from upclens.information.crb import fisher_matrix
     from upclens.information.fisher import sigma_fixed, sigma_versus_n
     from upclens.information.model import InformationSettings
     from upclens.io import check_writable, write_json
-    from upclens.physics.settings import ModelSwitches
 
     for path, name in ((args.plot, "plot"), (args.json, "json")):
         if path:
@@ -202,7 +202,8 @@ def _fisher(args: argparse.Namespace) -> int:
         sqrt_snn=args.sqrt_snn, pixels=args.pixels, pmax=args.pmax,
         incoherent_fraction=args.background, smearing=args.smearing,
         likelihood=args.likelihood, skin_type=args.skin_type, b_weights=args.b_weights,
-        switches=ModelSwitches(sigma_vn_scale=args.sigma_vn_scale))
+        switches=switches_from_args(args))
+    settings = replace(settings, collision=replace(settings.collision, rapidity=args.rapidity))
     point = {"beta2": args.beta2, "beta3": args.beta3, "delta_rnp": args.delta_rnp,
              "R": args.radius, "a": args.diffuseness}
     res = fisher_matrix({k: v for k, v in point.items() if v is not None}, settings,
@@ -211,7 +212,8 @@ def _fisher(args: argparse.Namespace) -> int:
     out = sys.stdout
     b_text = (f"UPC |b| ({args.b_weights} weights)" if args.b_magnitude == "upc"
               else f"|b| = {args.b:g} fm")
-    out.write(f"{settings.nucleus}, sqrt(sNN) = {args.sqrt_snn:g} GeV, {b_text}, "
+    out.write(f"{settings.nucleus}, sqrt(sNN) = {args.sqrt_snn:g} GeV, y = {args.rapidity:g}, "
+              f"{_model_text(settings.switches)}, {b_text}, "
               f"{args.b_direction} b direction, "
               f"{args.pixels}x{args.pixels} pixels, |p| < {args.pmax:g} GeV, background "
               f"{args.background:g}, smearing {args.smearing:g} GeV, {res.likelihood}, "
@@ -248,6 +250,17 @@ def _fisher(args: argparse.Namespace) -> int:
         plot_crb_versus_n(curves, names=names, path=args.plot)
         out.write(f"wrote {args.plot}\n")
     return 0
+
+
+def _model_text(switches) -> str:
+    """The model switches in words, e.g. 'linear Gamma = T, uniform flux, scalar'."""
+    parts = ["quantum Glauber" if switches.glauber else "linear Gamma = T",
+             f"{switches.flux} flux", switches.polarization]
+    if switches.coherence_phase:
+        parts.append("q_z phase")
+    if switches.sigma_vn_scale != 1.0:
+        parts.append(f"sigma_VN x {switches.sigma_vn_scale:g}")
+    return ", ".join(parts)
 
 
 def _fmt(x: float, spec: str = ".4g") -> str:

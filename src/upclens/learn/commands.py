@@ -33,7 +33,7 @@ def _blocks(text: str) -> tuple[int, ...]:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``train``, ``evaluate`` and ``predict``."""
     d = _DEFAULTS
-    t = sub.add_parser("train", help="train the multi-task ResNet on an HDF5 dataset",
+    t = sub.add_parser("train",
                        description="Train the multi-task ResNet (beta2, beta3, Delta r_np with "
                                    "uncertainties, skin class); run under torchrun for "
                                    "data-parallel training.")
@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--no-progress", action="store_true", help="no progress bar or epoch lines")
     t.set_defaults(handler=_train)
 
-    e = sub.add_parser("evaluate", help="score a trained model on a held-out dataset",
+    e = sub.add_parser("evaluate",
                        description="Write metrics.json, predictions.npz and figures for a run.")
     e.add_argument("--model", required=True, help="run folder written by upclens train")
     e.add_argument("--data", required=True, help="held-out dataset (.h5)")
@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", choices=DEVICES, default="auto", help="inference device")
     e.set_defaults(handler=_evaluate)
 
-    p = sub.add_parser("predict", help="predict nuclear shape from one image or event list",
+    p = sub.add_parser("predict",
                        description="Predict beta2, beta3, Delta r_np (with 1-sigma errors) and "
                                    "P(skin) from an image .npz or a CSV of px,py (GeV) events.")
     p.add_argument("--model", required=True, help="run folder written by upclens train")

@@ -56,7 +56,7 @@ def _settings(args: argparse.Namespace) -> Any:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``observables``, ``sensitivity`` and ``v3-study``."""
     p = sub.add_parser(
-        "observables", help="bright-spot area, dark fringes, <pT>, low-pT ratio, v_n",
+        "observables",
         description="Observables of an image .npz (from `upclens simulate`) or of every image "
                     "of an HDF5 dataset, with statistical errors for event-count images. "
                     "Definitions: docs/observables.md.")
@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_observables)
 
     s = sub.add_parser(
-        "sensitivity", help="observables against beta2, beta3 and the skin over a dataset",
+        "sensitivity",
         description="Measure every image of a dataset and write correlations, slopes and partial "
                     "slopes (observables.csv, sensitivity.csv/.json/.md, sensitivity.png).")
     s.add_argument("data", help="dataset .h5")
@@ -82,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(handler=_sensitivity)
 
     v = sub.add_parser(
-        "v3-study", help="what q_z, finite statistics and binning do to v3",
+        "v3-study",
         description="Exact images obey Friedel's law (v1 = v3 = 0 without q_z); measure what the "
                     "coherence phase, N J/psi and an off-centre grid do to v3 "
                     "(v3_study.json/.md/.png).")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import numpy as np
 from upclens.errors import ParameterError
 from upclens.io import atomic_path, json_ready, write_json
 from upclens.observables.measures import ObservableSettings
-from upclens.observables.stats import linear_fit, pearson, spearman
+from upclens.observables.stats import linear_fit, min_points, pearson, spearman
 from upclens.observables.table import (
     ObservableTable,
     measure_dataset,
@@ -32,6 +33,12 @@ NOT_REGRESSORS = ("skin", "n_events")  # skin duplicates delta_rnp; n_events is 
 
 def _varies(x: np.ndarray) -> bool:
     return bool(np.ptp(x) > 0)
+
+
+def minimum_images(varying: Iterable[str]) -> int:
+    """Fewest images :func:`sensitivity_table` needs when the label columns ``varying`` vary
+    across the dataset: its joint fit has one slope per varying regressor."""
+    return min_points(sum(1 for c in varying if c not in NOT_REGRESSORS))
 
 
 def is_constant(name: str, y: np.ndarray) -> bool:

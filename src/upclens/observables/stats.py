@@ -26,6 +26,12 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return pearson(rankdata(x), rankdata(y))
 
 
+def min_points(p: int) -> int:
+    """Fewest points for a least-squares fit of ``p`` slopes and an intercept that leaves one
+    degree of freedom for the residual scatter (and so for the errors): p + 2."""
+    return p + 2
+
+
 @dataclass(frozen=True)
 class LinearFit:
     """y = intercept + sum_j slopes[j] x_j, with standard errors from the residual scatter.
@@ -50,8 +56,9 @@ def linear_fit(x: np.ndarray, y: np.ndarray) -> LinearFit:
         x = x[:, None]
     y = np.asarray(y, dtype=float)
     n, p = x.shape
-    if n < p + 2:
-        raise ParameterError("dataset size", n, f"must be at least {p + 2} images for {p} slopes")
+    if n < min_points(p):
+        raise ParameterError("dataset size", n,
+                             f"must be at least {min_points(p)} images for {p} slopes")
     design = np.column_stack([np.ones(n), x])
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     resid = y - design @ coef

@@ -65,7 +65,7 @@ def switches_from_args(args: argparse.Namespace):
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``simulate`` and ``tspectrum``."""
-    p = sub.add_parser("simulate", help="one coherent J/psi (px, py) image",
+    p = sub.add_parser("simulate",
                        description="Simulate one coherent J/psi (px, py) image and write it as "
                                    ".npz (px, py in GeV, intensity[iy, ix] in GeV^-2, config).")
     add_nucleus_arguments(p)
@@ -97,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--plot", help="also write a PNG figure of the image to this path")
     p.set_defaults(handler=_simulate)
 
-    t = sub.add_parser("tspectrum", help="coherent d sigma / d|t| of one nucleus",
+    t = sub.add_parser("tspectrum",
                        description="Coherent single-nucleus d sigma/d|t| (arbitrary "
                                    "normalisation) as CSV with header t_GeV2,dsigma_dt.")
     add_nucleus_arguments(t)

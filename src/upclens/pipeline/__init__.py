@@ -31,7 +31,7 @@ def run_study(out: str | Path, config: str | Path | None = None, *, preset: str 
     """
     from upclens.data import config_to_toml, load_config
     from upclens.pipeline.page import write_report
-    from upclens.pipeline.plan import plan_for
+    from upclens.pipeline.plan import check_sizes, plan_for
     from upclens.pipeline.steps import build_stages
     from upclens.stages import run_stages
 
@@ -39,6 +39,7 @@ def run_study(out: str | Path, config: str | Path | None = None, *, preset: str 
     cfg = load_config(config)
     if plan is None:
         plan = plan_for(preset, seed=seed, n_images=n_images)
+    check_sizes(plan, cfg)
     check_writable(out / "config.toml", "out", make_parents=True)
     toml_text = config_to_toml(cfg)
     _claim_folder(out, toml_text, plan.to_dict())

@@ -5,10 +5,13 @@ the sizes of the explanation and information studies.  The physics lives in the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from upclens.errors import ParameterError, check_choice, check_integer
 from upclens.learn.settings import PAPER_TRAINING
+
+if TYPE_CHECKING:
+    from upclens.data.config import DatasetConfig, Prior
 
 
 def _small_training() -> dict[str, Any]:
@@ -81,3 +84,39 @@ def plan_for(preset: str, seed: int | None = None, n_images: int | None = None) 
     if n_images is not None:
         plan = replace(plan, n_images=n_images)
     return plan
+
+
+def _varies(prior: Prior | None) -> bool:
+    """Whether a label drawn from ``prior`` can differ between images (None: a derived label)."""
+    if prior is None:
+        return True
+    if prior.kind == "fixed":
+        return False
+    if prior.kind == "binary":
+        return prior.value != 0.0 and 0.0 < prior.fraction < 1.0
+    if prior.kind == "normal" and prior.sd == 0.0:
+        return False
+    return prior.low < prior.high
+
+
+def check_sizes(plan: RunPlan, cfg: DatasetConfig) -> None:
+    """Refuse, before any stage runs, a plan whose test split is too small for the stages that
+    read it: the observables' joint fit over every label the config's priors vary
+    (:func:`upclens.observables.sensitivity.minimum_images`; at least 2, which the explanation
+    also needs)."""
+    from upclens.data.split import split_sizes
+    from upclens.observables.sensitivity import NOT_REGRESSORS, minimum_images
+
+    varying = [c for c in cfg.columns if _varies(getattr(cfg.priors, c, None))]
+    need = minimum_images(varying)
+    test = split_sizes(plan.n_images, plan.fractions)[2]
+    if test < need:
+        n_min = plan.n_images
+        while split_sizes(n_min, plan.fractions)[2] < need:
+            n_min += 1
+        fractions = "/".join(f"{f:g}" for f in plan.fractions)
+        labels = ", ".join(c for c in varying if c not in NOT_REGRESSORS)
+        raise ParameterError("n_images", plan.n_images,
+                             f"must be at least {n_min}: the test split ({fractions}) must hold "
+                             f"{need} images for the observables' joint fit on {labels}, "
+                             f"not {test}")

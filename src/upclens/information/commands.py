@@ -116,7 +116,8 @@ def _register_event_fisher(sub: argparse._SubParsersAction) -> None:
                    help="nuisances with Gaussian priors: R (0.02 fm), a (0.01 fm), sigma (20 %%); "
                         "'name:width' sets a width (default R,a,sigma)")
     p.add_argument("--incoherent-configurations", type=_integer, default=200,
-                   help="nucleon configurations of the incoherent (Good-Walker) background")
+                   help="nucleon configurations of the incoherent (Good-Walker) background "
+                        "(default 200)")
     p.add_argument("--no-step-check", action="store_true",
                    help="skip the derivatives with the doubled step (half the cost)")
     p.add_argument("--coarse", action="store_true",

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "smallest N_J/psi measuring Delta r_np to a target precision"),
     "fisher": ("upclens.information.commands",
                "Cramer-Rao bound of (beta2, beta3, Delta r_np) from exact images"),
+    "event-fisher": ("upclens.information.commands",
+                     "Cramer-Rao bound of (beta2, beta3, Delta r_np) from measured events"),
     "train": ("upclens.learn.commands", "train the multi-task ResNet on an HDF5 dataset"),
     "evaluate": ("upclens.learn.commands", "score a trained model on a held-out dataset"),
     "predict": ("upclens.learn.commands", "predict nuclear shape from one image or event list"),

@@ -1,0 +1,344 @@
+"""Fisher matrix and Cramer-Rao bound of measured J/psi events: what the unknown direction of b
+takes away and what the daughter angle, the neutron classes, the rapidity, the acceptance, the pT
+window and incoherent production give back or take away.
+
+An analysis (:class:`EventAnalysis`) turns the event density of a parameter point
+(:mod:`upclens.information.events_model`) into cell probabilities over (y node, neutron class, pT
+ring, Delta phi node), a multinomial for N events in the window; the Delta phi nodes are those of
+the periodic trapezoid rule, so the sum over them is the unbinned integral over Delta phi.  The
+Fisher matrix, the finite-difference steps, step halving and the nuisance priors are those of
+:func:`upclens.information.fisher.fisher_from_model`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from upclens.errors import ParameterError, check_choice, check_range
+from upclens.information.events_model import (
+    CHANNELS,
+    N_PHI,
+    DensityCache,
+    EngineSettings,
+    EventDensity,
+    angular_factors,
+)
+from upclens.information.fisher import FisherResult, Parameter, fisher_from_model, sigma_versus_n
+from upclens.information.model import PARAMETERS, SHAPE_PARAMETERS, normalise_nuisances
+
+INCOHERENT = Parameter("incoherent_fraction", 0.01, 0.0, 1.0)
+"""The incoherent share of the analysed events as a parameter (free unless given a prior)."""
+
+
+@dataclass(frozen=True)
+class EventAnalysis:
+    """What is read from each event.
+
+    b_known: the image with b known (b frame pixels, |b| integrated, no decay, y = 0, class any).
+    channel: 'none' (pT only) or the decay read for Delta phi ('ee', 'mumu').  classes: the three
+    neutron classes tagged.  rapidity: every rapidity node of the engine (else y = 0 only).
+    detector: a preset of physics/detector.py or None.  pt_max: window |pT| < pt_max (GeV).
+    incoherent: a nucleon-level incoherent background whose share is a parameter.
+    square (b known only): the window |px|, |py| < pt_max of today's images instead of the disk.
+    """
+
+    b_known: bool = False
+    channel: str = "none"
+    classes: bool = False
+    rapidity: bool = False
+    detector: str | None = None
+    pt_max: float = 0.2
+    incoherent: bool = False
+    n_phi: int = N_PHI
+    square: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice("channel", self.channel, CHANNELS)
+        check_range("pt_max", self.pt_max, 0.01, 1.0)
+        check_range("n_phi", self.n_phi, 4, 1024)
+        if self.detector is not None:
+            from upclens.physics.detector import detector
+
+            detector(self.detector)
+            if self.channel == "none":
+                raise ParameterError("channel", "none", "a detector needs the decay channel "
+                                     "(ee or mumu)")
+
+
+class EventModel:
+    """Cell probabilities (n_y, n_class, n_rings, n_phi) per event at a parameter point.
+
+    background: incoherent pT-ring probabilities on the engine's rings (sum 1), needed when the
+    analysis has ``incoherent``; its share of the events is the point's 'incoherent_fraction'.
+    """
+
+    def __init__(self, analysis: EventAnalysis, cache: DensityCache,
+                 background: np.ndarray | None = None) -> None:
+        self.analysis = analysis
+        self.cache = cache
+        if analysis.pt_max > cache.engine.pt_max + 1e-12:
+            raise ParameterError("pt_max", analysis.pt_max,
+                                 f"must not exceed the engine's {cache.engine.pt_max:g} GeV")
+        if analysis.rapidity and cache.engine.y_max == 0.0:
+            raise ParameterError("rapidity", True, "needs an engine with y_max > 0")
+        if analysis.incoherent and background is None:
+            raise ParameterError("background", None, "must be given for an incoherent analysis")
+        self.background = background
+        self._factors: np.ndarray | None = None
+        self.phi = 2.0 * math.pi * np.arange(analysis.n_phi) / analysis.n_phi
+
+    def _select(self, d: EventDensity) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Moments (n_y, n_class, n_rings, 3) times the y weights, the y nodes and ring slice."""
+        a = self.analysis
+        n_r = int(np.sum(d.ring_edges[1:] <= a.pt_max + 1e-9))
+        yi = (np.arange(d.y.size) if a.rapidity else np.array([int(np.argmin(np.abs(d.y)))]))
+        ci = np.array([1, 2, 3]) if a.classes else np.array([0])
+        wy = d.y_weight[yi] if a.rapidity else np.ones(1)
+        mom = d.rings[np.ix_(yi, ci, np.arange(n_r))] * wy[:, None, None, None]
+        return mom, d.y[yi], d.ring_edges[:n_r + 1]
+
+    def factors(self, y: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        """(3, n_y, n_rings, n_phi) angular factors times d phi (acceptance included)."""
+        if self._factors is None:
+            a = self.analysis
+            dphi = 2.0 * math.pi / a.n_phi
+            centres = 0.5 * (edges[1:] + edges[:-1])
+            if a.detector is None:
+                f = angular_factors(a.channel, self.phi)[:, None, None, :]
+                f = np.broadcast_to(f, (3, y.size, centres.size, a.n_phi))
+            else:
+                f = angular_factors(a.channel, self.phi, centres, y, a.detector)
+            self._factors = np.ascontiguousarray(f) * dphi
+        return self._factors
+
+    def __call__(self, point: Mapping[str, float]) -> np.ndarray:
+        d = self.cache(point)
+        a = self.analysis
+        if a.b_known:
+            keep = (np.maximum(np.abs(d.px), np.abs(d.py)) < a.pt_max if a.square
+                    else np.hypot(d.px, d.py) < a.pt_max)
+            p = d.pixels[keep]
+            return p / p.sum()
+        mom, y, edges = self._select(d)
+        if a.channel == "none":
+            coh = mom[..., 0]
+        else:
+            f = self.factors(y, edges)
+            coh = np.einsum("ycrk,kyrf->ycrf", mom, f)
+        coh = coh / coh.sum()
+        if not a.incoherent:
+            return coh
+        frac = float(point.get("incoherent_fraction", 0.0))
+        n_r = edges.size - 1
+        q = np.asarray(self.background, dtype=float)[:n_r]
+        yc = mom[..., 0].sum(axis=2)  # (n_y, n_class): coherent rapidity and class shares
+        bg = yc[:, :, None] * q[None, None, :]
+        if a.channel != "none":
+            bg = np.einsum("ycr,yrf->ycrf", bg, self.factors(y, edges)[0])
+        bg = bg / bg.sum()
+        return (1.0 - frac) * coh + frac * bg
+
+
+def parameters_for(names: Sequence[str]) -> list[Parameter]:
+    """The differentiable parameters (shape, nuisances and the incoherent share) by name."""
+    return [INCOHERENT if n == INCOHERENT.name else PARAMETERS[n] for n in names]
+
+
+def event_fisher(point: Mapping[str, float], analysis: EventAnalysis, cache: DensityCache,
+                 n_events: float = 1e4, nuisances: object = "R,a,sigma",
+                 background: np.ndarray | None = None, incoherent_prior: float = math.inf,
+                 check_step: bool = True, step_scale: float = 1.0) -> FisherResult:
+    """Fisher matrix and Cramer-Rao bound of ``analysis`` at ``point`` for ``n_events`` J/psi in
+    the window.  nuisances as in ``upclens fisher`` ('R,a,sigma' with the default priors); with an
+    incoherent background its share is a further nuisance with prior width ``incoherent_prior``
+    (inf: free)."""
+    priors = normalise_nuisances(nuisances)
+    names = list(SHAPE_PARAMETERS) + [n for n in priors if n not in SHAPE_PARAMETERS]
+    full = dict(point)
+    if analysis.incoherent:
+        names.append(INCOHERENT.name)
+        priors[INCOHERENT.name] = incoherent_prior
+        if INCOHERENT.name not in full:
+            raise ParameterError("point", sorted(full), "must give incoherent_fraction")
+    from upclens.physics.presets import preset
+
+    p = preset(cache.engine.nucleus)
+    defaults = {"delta_rnp": 0.0, "beta2": p.beta2, "beta3": p.beta3, "R": p.R, "a": p.a,
+                "sigma_vn_scale": 1.0}
+    for n in names:
+        full.setdefault(n, defaults.get(n, 0.0))
+    model = EventModel(analysis, cache, background)
+    return fisher_from_model(model, full, parameters_for(names), n_events, priors,
+                             "multinomial", step_scale=step_scale, check_step=check_step)
+
+
+# -- the table ------------------------------------------------------------------------------------
+def columns(pt_wide: float = 0.5, detector: str = "star", channel: str = "ee",
+            pt_max: float = 0.2) -> dict[str, EventAnalysis]:
+    """The cumulative columns of the events table: each adds one handle to the previous; the
+    last takes the incoherent background back to the narrow window (the acceptance column with
+    the background), to tell whether widening still pays once breakup events are there."""
+    a = EventAnalysis(pt_max=pt_max)
+    out = {"b known (image)": replace(a, b_known=True),
+           "b direction unknown, pT": a}
+    a = replace(a, channel=channel)
+    out["+ daughter angle"] = a
+    a = replace(a, classes=True)
+    out["+ neutron classes"] = a
+    a = replace(a, rapidity=True)
+    out["+ rapidity"] = a
+    a = replace(a, detector=detector)
+    out[f"+ {detector} acceptance"] = a
+    narrow = a
+    a = replace(a, pt_max=pt_wide)
+    out[f"+ pT < {pt_wide:g} GeV"] = a
+    out["+ incoherent"] = replace(a, incoherent=True)
+    # the same background without the widening: does the wide window still pay?
+    out[f"incoherent, pT < {pt_max:g} GeV"] = replace(narrow, incoherent=True)
+    return out
+
+
+def incoherent_background(engine: EngineSettings, point: Mapping[str, float],
+                          n_configurations: int = 200, hotspots: int = 3, seed: int = 0
+                          ) -> dict[str, Any]:
+    """Nucleon-level incoherent pT-ring probabilities (sum 1 over the engine's rings) at y = 0
+    from the Good-Walker ensemble of physics/incoherent.py (hot spots: the shape that matches
+    ALICE), and its share of the events in every window: sigma_inc / (sigma_inc + sigma_coh)
+    with both from the same ensemble (their common normalisation cancels)."""
+    from upclens.information.events_model import RING_WIDTH, nucleus_at
+    from upclens.physics.incoherent import GoodWalker, IncoherentSettings
+
+    gw = GoodWalker(nucleus_at(point, engine), sqrt_snn=engine.sqrt_snn,
+                    settings=IncoherentSettings(n_configurations=n_configurations,
+                                                hotspots=hotspots, seed=seed))
+    edges = np.arange(0.0, engine.pt_max + 0.5 * RING_WIDTH, RING_WIDTH)
+    edges[-1] = engine.pt_max
+    # Gauss-Legendre in pT inside each ring (2 nodes: the spectrum is smooth on 10 MeV):
+    # d sigma = (d sigma/dt) 2 pT dpT
+    u, w = np.polynomial.legendre.leggauss(2)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    pt = 0.5 * (hi - lo) * u + 0.5 * (hi + lo)
+    spec = gw.spectrum(pt.ravel() ** 2)
+    jac = (2.0 * pt * 0.5 * (hi - lo) * w).ravel()
+    inc = (spec.incoherent * jac).reshape(pt.shape).sum(axis=1)
+    coh = (spec.coherent * jac).reshape(pt.shape).sum(axis=1)
+    return {"ring_edges": edges, "rings": inc / inc.sum(), "incoherent": inc, "coherent": coh,
+            "n_configurations": n_configurations, "hotspots": hotspots}
+
+
+def share_in_window(background: Mapping[str, Any], pt_max: float) -> float:
+    """sigma_inc / (sigma_inc + sigma_coh) for |pT| < pt_max (GeV) from ``background``."""
+    n = int(np.sum(background["ring_edges"][1:] <= pt_max + 1e-9))
+    inc = float(np.sum(background["incoherent"][:n]))
+    coh = float(np.sum(background["coherent"][:n]))
+    return inc / (inc + coh)
+
+
+def event_table(point: Mapping[str, float], engine: EngineSettings,
+                analyses: Mapping[str, EventAnalysis], n_values: Sequence[float] = (1e4, 1e5),
+                nuisances: object = "R,a,sigma", background: Mapping[str, Any] | None = None,
+                check_step: bool = True) -> dict[str, Any]:
+    """sigma_CRB of (beta2, beta3, Delta r_np) for every analysis (column) and N.  Returns
+    {'point', 'engine', 'n_values', 'columns': [{name, analysis, sigma: name -> [per N],
+    step_change, incoherent_fraction}], 'background'}; one density cache serves all columns."""
+    from dataclasses import asdict
+
+    for n in n_values:
+        check_range("n_events", n, 0.0, 1e15, lo_open=True)
+    cache = DensityCache(engine)
+    rows = []
+    for name, analysis in analyses.items():
+        pt = dict(point)
+        bg = None
+        if analysis.incoherent:
+            if background is None:
+                raise ParameterError("background", None, "needed by the incoherent column")
+            bg = background["rings"]
+            pt["incoherent_fraction"] = share_in_window(background, analysis.pt_max)
+        res = event_fisher(pt, analysis, cache, float(n_values[0]), nuisances, bg,
+                           check_step=check_step)
+        sig = sigma_versus_n(res, n_values)
+        rows.append({"name": name, "analysis": asdict(analysis),
+                     "sigma": {k: v.tolist() for k, v in sig.items()},
+                     "step_change": dict(res.step_change),
+                     "incoherent_fraction": pt.get("incoherent_fraction"),
+                     "per_event": res.per_event.tolist(), "names": res.names})
+    return {"point": dict(point), "engine": asdict(engine), "n_values": list(n_values),
+            "nuisances": normalise_nuisances(nuisances), "columns": rows,
+            "background": None if background is None else
+            {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in background.items()}}
+
+
+def table_markdown(table: Mapping[str, Any]) -> str:
+    """The table as Markdown: one row per column of analyses, sigma at each N, and the change
+    against the previous row."""
+    ns = table["n_values"]
+    pars = [p for p in SHAPE_PARAMETERS]
+    head = "| analysis | " + " | ".join(f"sigma({p}) N={n:.0e}" for n in ns for p in pars)
+    lines = [head + " | vs previous (beta2, N=" + f"{ns[-1]:.0e}) |",
+             "|---" * (1 + len(ns) * len(pars) + 1) + "|"]
+    prev = None
+    for row in table["columns"]:
+        cells = [f"{row['sigma'][p][i]:.3g}" for i in range(len(ns)) for p in pars]
+        now = row["sigma"]["beta2"][-1]
+        change = "" if prev is None else f"{now / prev:.3f}x"
+        prev = now
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {change} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_event_table(table: Mapping[str, Any], path: str | None = None) -> Any:
+    """sigma_CRB of each parameter per column (one panel per parameter, markers per N)."""
+    from upclens.plots import PARAMETER_LABELS, pyplot, save_figure
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(12.0, 4.2))
+    names = [r["name"] for r in table["columns"]]
+    x = np.arange(len(names))
+    for ax, p in zip(axes, SHAPE_PARAMETERS, strict=True):
+        for i, n in enumerate(table["n_values"]):
+            ax.plot(x, [r["sigma"][p][i] for r in table["columns"]], "o-",
+                    label=f"N = {n:.0e}")
+        ax.set_yscale("log")
+        ax.set_xticks(x, names, rotation=60, ha="right", fontsize=7)
+        ax.set_ylabel(r"$\sigma_{\rm CRB}$ of " + PARAMETER_LABELS.get(p, p))
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, str(path), dpi=130, tight=True)
+    return axes
+
+
+def write_event_table(out_dir: str, point: Mapping[str, float], engine: EngineSettings,
+                      n_values: Sequence[float] = (1e4, 1e5), nuisances: object = "R,a,sigma",
+                      pt_max: float = 0.2, detector_name: str = "star", channel: str = "ee",
+                      n_configurations: int = 200, check_step: bool = True) -> dict[str, Any]:
+    """:func:`event_table` over :func:`columns` written to ``out_dir`` as event_fisher.json,
+    .md and .png (each atomically), with the timing; returns the table (Markdown under
+    'markdown')."""
+    import time
+    from pathlib import Path
+
+    from upclens.io import atomic_path, write_json
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    background = incoherent_background(engine, point, n_configurations)
+    t_bg = time.perf_counter() - start
+    table = event_table(point, engine, columns(engine.pt_max, detector_name, channel, pt_max),
+                        n_values, nuisances, background, check_step)
+    table["seconds"] = {"incoherent_background": t_bg,
+                        "total": time.perf_counter() - start}
+    table["markdown"] = table_markdown(table)
+    write_json(table, folder / "event_fisher.json", indent=1)
+    with atomic_path(folder / "event_fisher.md", suffix=".md") as tmp:
+        tmp.write_text(table["markdown"])
+    plot_event_table(table, str(folder / "event_fisher.png"))
+    return table

@@ -291,8 +291,53 @@ def predict_cases() -> list[Case]:
              ("a missing file", "none.npz", "none.npz"), ("a folder", "", ""),
              ("an empty file", "empty.txt", "empty.txt"),
              ("a binary file", "binary.bin", "binary.bin"))
-    rows += [(w, [f"{{m}}/{f}"], e) for w, f, e in files]
+    lists = ("binary.csv", "outside.csv", "no_header.csv", "words.csv", "nan.csv")
+    rows += [(w, ["--model", "{m}/model_random_b" if f in lists else "{m}/model", f"{{m}}/{f}"],
+              e) for w, f, e in files]
+    rows += [("an event list for a model with b along px", ["{m}/events.csv"], "infer")]
     return _cases("predict", ("--model", "{m}/model"), rows)
+
+
+def infer_cases() -> list[Case]:
+    base = ("--model", "{m}/set_model", "--out", "{o}/post", "--samples", "10")
+    good = "{m}/list.csv"
+    rows = [(w, [f"{{m}}/{f}"], e) for w, f, e in (
+        ("an unknown format", "list.txt", "unknown format"),
+        ("a list without d1_pz", "list_no_pz.csv", "d1_pz"),
+        ("NaN momenta", "list_nan.csv", "non-finite"),
+        ("words for momenta", "list_words.csv", "non-numeric"),
+        ("a row longer than the header", "list_ragged.csv", "length"),
+        ("a list of no events", "list_empty.csv", "no events"),
+        ("an empty CSV file", "list_zero.csv", "no events"),
+        ("half the model's event count", "list_few.csv", "trained on sets of"),
+        ("twice the model's event count", "list_many.csv", "trained on sets of"),
+        ("events without a neutron class", "list_no_class.csv", "neutron class"),
+        ("rapidities outside the model's range", "list_far.csv", "rapidities"),
+        ("pT above the model's window", "list_wide.csv", "pT above"),
+        ("a list of another nucleus", "list_au.parquet", "Au197"),
+        ("a text file as Parquet", "text.parquet", "Parquet"),
+        ("a binary file as Parquet", "binary.parquet", "Parquet"),
+        ("a text file as HepMC3", "text.hepmc3", "HepMC3"),
+        ("a text file as ROOT", "text.root", "ROOT"),
+        ("a binary CSV", "binary.csv", "binary.csv"),
+        ("an image instead of a list", "image.npz", "image.npz"),
+        ("a missing list", "none.csv", "none.csv"), ("a folder", "", ""))]
+    rows += [(w, ["--model", f"{{m}}/{f}", events], e) for w, f, events, e in (
+        ("an image model", "model", good, "event-set model"),
+        ("a folder without model.pt", "model_empty", good, "model.pt"),
+        ("a missing model", "none", good, "model"),
+        ("a file as the model", "text.txt", good, "model"),
+        ("a model without its posterior", "set_model_no_posterior", good, "posterior"),
+        ("a model of another nucleus", "set_model_au", "{m}/list.parquet", "Au197"))]
+    rows += [(w, [*a, good], e) for w, a, e in (
+        ("samples 0", ["--samples", "0"], "samples"),
+        ("samples -5", ["--samples", "-5"], "samples"),
+        ("seed -1", ["--seed", "-1"], "seed"),
+        ("out is a file", ["--out", "{m}/text.txt"], "out"),
+        ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
+        ("out is a device", ["--out", "/dev/null"], "out"))]
+    return (_cases("infer", base, rows)
+            + _flag_sweep("infer", (*base, good), ("--samples", "--seed"), BAD_INTEGERS))
 
 
 def explain_cases() -> list[Case]:
@@ -427,6 +472,52 @@ def events_cases() -> list[Case]:
     return _cases("events", base, rows)
 
 
+def event_ladder_cases() -> list[Case]:
+    base = ("--size", "tiny", "--out", "{o}/el", "--quiet")
+    rows = [("unknown size", ["--size", "huge"], "size"),
+            ("counts 0", ["--counts", "0"], "counts"),
+            ("counts -3", ["--counts", "-3"], "counts"),
+            ("counts above the size's sets", ["--counts", "10,99999999"], "counts"),
+            ("counts words", ["--counts", "a,b"], "counts"),
+            ("counts 1.5", ["--counts", "1.5"], "counts"),
+            ("counts with an empty entry", ["--counts", "10,"], "counts"),
+            ("missing bound file", ["--bound", "{o}/none.json"], "bound"),
+            ("text file as bound", ["--bound", "{m}/text.txt"], "bound"),
+            ("binary bound", ["--bound", "{m}/binary.bin"], "bound"),
+            ("folder as bound", ["--bound", "{m}"], "bound"),
+            ("workers -1", ["--workers", "-1"], "workers"),
+            ("seed -1", ["--seed", "-1"], "seed"),
+            ("out is a file", ["--out", "{m}/text.txt"], "out"),
+            ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
+            ("out is a device", ["--out", "/dev/null"], "out")]
+    return (_cases("event-ladder", base, rows)
+            + _flag_sweep("event-ladder", base, ("--workers", "--seed"), BAD_INTEGERS))
+
+
+def compare_cases() -> list[Case]:
+    rows = [("out is a file", ["--out", "{m}/text.txt"], "out"),
+            ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
+            ("out is a device", ["--out", "/dev/null"], "out"),
+            ("no out", [], "out")]
+    return _cases("compare", (), rows)
+
+
+def isobar_cases() -> list[Case]:
+    base = ("--out", "{o}/iso", "--quiet")
+    rows = [("model-events 0", ["--model-events", "0"], "model_events"),
+            ("model-events 9999", ["--model-events", "9999"], "model_events"),
+            ("model-events above 1e9", ["--model-events", "2000000000"], "model_events"),
+            ("star-counts 9", ["--star-counts", "9"], "star_counts"),
+            ("star-counts -1", ["--star-counts", "-1"], "star_counts"),
+            ("seed -1", ["--seed", "-1"], "seed"),
+            ("out is a file", ["--out", "{m}/text.txt"], "out"),
+            ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
+            ("out is a device", ["--out", "/dev/null"], "out")]
+    return (_cases("isobar", base, rows)
+            + _flag_sweep("isobar", base, ("--model-events", "--star-counts", "--seed"),
+                          BAD_INTEGERS))
+
+
 def cli_cases() -> list[Case]:
     return [Case("upclens", "no command", ()), Case("upclens", "unknown command", ("frobnicate",)),
             Case("upclens", "unknown option", ("simulate", "--colour", "red"))]
@@ -440,7 +531,8 @@ COMMANDS: dict[str, Callable[[], list[Case]]] = {
     "predict": predict_cases, "explain": explain_cases, "ratio-maps": ratio_maps_cases,
     "observables": observables_cases, "sensitivity": sensitivity_cases,
     "v3-study": v3_study_cases, "run": run_cases, "ladder": ladder_cases,
-    "events": events_cases,
+    "events": events_cases, "infer": infer_cases, "event-ladder": event_ladder_cases,
+    "compare": compare_cases, "isobar": isobar_cases,
 }
 
 

@@ -124,4 +124,97 @@ def build(root: Path) -> Path:
         _h5_variant(data, root / f"{name}.h5", change)
     (root / "truncated.h5").write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     os.symlink(root / "text.txt", root / "link.txt")
+
+    # -- a model trained (so its metadata says) with b's direction random: predict reads
+    # event lists for it
+    copy = torch.load(model, weights_only=True)
+    dataset_config = json.loads(copy["meta"]["dataset_config"])
+    dataset_config["physics"]["b_direction"] = "random"
+    copy["meta"]["dataset_config"] = json.dumps(dataset_config)
+    (root / "model_random_b").mkdir()
+    torch.save(copy, root / "model_random_b" / "model.pt")
+    _event_materials(root)
     return root
+
+
+SET_EVENTS = 32
+"""Events per set of the tiny event-set model (an infer list holds this many)."""
+
+
+def _event_materials(root: Path) -> None:
+    """A tiny event-set model with its posterior (one epoch each: its numbers mean nothing,
+    only what it accepts matters), event lists of its configuration and damaged ones."""
+    import math
+    import shutil
+    import sys
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "learn"))
+    from eventset_twin import synthetic_sets
+
+    from upclens.data.eventfiles import write_parquet
+    from upclens.data.eventgen import EventConfig, event_table, manifest
+    from upclens.data.eventsets import CLASS_CODES, EventSetConfig, _sampler, class_codes
+    from upclens.learn.eventset import SetSettings, train_sets
+    from upclens.learn.posterior import FlowSettings, fit_posterior
+
+    n = SET_EVENTS
+    train = synthetic_sets(root / "sets_train.h5", 32, n, 11)
+    val = synthetic_sets(root / "sets_val.h5", 32, n, 12)
+    run = train_sets(train, val, root / "set_model", n,
+                     SetSettings(width=8, head=8, epochs=1, batch_size=16))
+    fit_posterior(run, val, FlowSettings(epochs=1, hidden=8, transforms=1))
+    (root / "set_model_no_posterior").mkdir()  # the network alone, its flow never fitted
+    shutil.copy(run / "model.pt", root / "set_model_no_posterior" / "model.pt")
+    shutil.copytree(run, root / "set_model_au")  # the same model, trained (it says) on Au197
+    obj = torch.load(run / "model.pt", weights_only=True)
+    dataset_config = json.loads(obj["meta"]["dataset_config"])
+    dataset_config["events"]["nucleus"] = "Au197"
+    obj["meta"]["dataset_config"] = json.dumps(dataset_config)
+    torch.save(obj, root / "set_model_au" / "model.pt")
+
+    cfg = EventSetConfig(n_events=n)
+    rng = np.random.default_rng(3)
+    ev = EventConfig(nucleus="Zr96", y_min=-1.0, y_max=1.0, formats=("parquet",))
+    table = event_table(ev, _sampler(cfg, {"beta2": 0.1, "beta3": 0.1, "delta_rnp": 0.15}
+                                     ).sample(n, rng), 0, rng, rng)
+    codes = class_codes(np.asarray(table["truth_b_fm"]), cfg, rng)
+    table["neutron_class"] = np.array([CLASS_CODES[c] for c in codes], dtype=object)
+    cols = [f"d{k}_{c}" for k in (1, 2) for c in ("e", "px", "py", "pz")]
+
+    def rows(t: dict) -> list[str]:
+        return [",".join([*cols, "neutron_class"])] + [
+            ",".join([*(repr(float(t[c][i])) for c in cols), str(t["neutron_class"][i])])
+            for i in range(len(t[cols[0]]))]
+
+    def write(name: str, lines: list[str]) -> None:
+        (root / name).write_text("\n".join(lines) + "\n")
+
+    good = rows(table)
+    write("list.csv", good)
+    write("list_no_pz.csv", [",".join(r.split(",")[:3] + r.split(",")[4:]) for r in good])
+    write("list_nan.csv", [*good[:5], "nan," + good[5].split(",", 1)[1], *good[6:]])
+    write("list_words.csv", [*good[:5], "abc," + good[5].split(",", 1)[1], *good[6:]])
+    write("list_ragged.csv", [*good[:5], good[5] + ",1", *good[6:]])
+    write("list_empty.csv", good[:1])
+    write("list_few.csv", good[: n // 2])
+    write("list_many.csv", good + good[1:])
+    write("list_no_class.csv", [good[0]] + [r.rsplit(",", 1)[0] + ",any" for r in good[1:]])
+    far = dict(table)  # boosted along z by 1.5 units of rapidity
+    for e, pz in (("d1_e", "d1_pz"), ("d2_e", "d2_pz")):
+        far[e] = table[e] * math.cosh(1.5) + table[pz] * math.sinh(1.5)
+        far[pz] = table[pz] * math.cosh(1.5) + table[e] * math.sinh(1.5)
+    write("list_far.csv", rows(far))
+    wide = dict(table)
+    wide["d1_px"] = table["d1_px"] + 0.5
+    write("list_wide.csv", rows(wide))
+    (root / "list_zero.csv").write_bytes(b"")
+    zr = EventConfig(nucleus="Zr96", y_min=-1.0, y_max=1.0)
+    write_parquet(root / "list.parquet", manifest(zr, n, 0), [table])
+    write_parquet(root / "list_au.parquet",
+                  manifest(EventConfig(nucleus="Au197", y_min=-1.0, y_max=1.0), n, 0), [table])
+    (root / "list.txt").write_text("\n".join(good) + "\n")
+    for name in ("text.parquet", "text.hepmc3", "text.root"):
+        (root / name).write_text("hello, this is not an event list\n")
+    (root / "binary.parquet").write_bytes(bytes(range(256)) * 8)

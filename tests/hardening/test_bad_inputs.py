@@ -26,3 +26,17 @@ def test_bad_input_is_refused_in_one_line(case: Case, hardening_root: tuple[Path
     work = root / "cases" / str(CASES.index(case))
     outcome = run_case(case, materials, work)
     assert outcome.problems(case) == [], outcome.trace or outcome.err
+
+
+@pytest.mark.parametrize("argv", [
+    ("infer", "{m}/list.csv", "--model", "{m}/set_model", "--out", "{o}/a", "--samples", "10"),
+    ("infer", "{m}/list.parquet", "--model", "{m}/set_model", "--out", "{o}/b", "--samples",
+     "10"),
+    ("predict", "--model", "{m}/model_random_b", "{m}/events.csv")])
+def test_the_files_the_rows_damage_are_accepted(argv: tuple[str, ...],
+                                                hardening_root: tuple[Path, Path]) -> None:
+    """The undamaged list and model behind the infer and predict rows pass, so each row is
+    refused for the one thing it changes."""
+    materials, root = hardening_root
+    outcome = run_case(Case("accepted", argv[0], argv), materials, root / "accepted")
+    assert (outcome.code, outcome.trace) == (0, ""), outcome.err

@@ -111,8 +111,12 @@ def _from_columns(path: Path, cols: dict[str, np.ndarray], fmt: str,
 
 
 def _read_csv(path: Path) -> dict[str, np.ndarray]:
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ParameterError("events", str(path), f"is not a CSV text file "
+                             f"({type(exc).__name__})") from None
     if not rows:
         raise ParameterError("events", str(path), "holds no events (it is empty)")
     header = [h.strip() for h in rows[0]]
@@ -183,6 +187,8 @@ def _read_hepmc3(path: Path) -> dict[str, np.ndarray]:
                 classes.append(str(attr) if attr is not None else "unknown")
     except (OSError, RuntimeError) as exc:
         raise ParameterError("events", str(path), f"cannot be read as HepMC3 ({exc})") from None
+    if not rows and path.stat().st_size > 0:
+        raise ParameterError("events", str(path), "holds no HepMC3 event (is it HepMC3 text?)")
     arr = np.array(rows, dtype=float).reshape(-1, 8)
     cols = {name: arr[:, j] for j, name in enumerate(DAUGHTERS)}
     cols["neutron_class"] = np.array(classes, dtype=object)

@@ -200,7 +200,11 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
             raise ParameterError("counts", bad[0], f"must be in [1, {sz.n_max}] for size {size}")
         sz = replace(sz, counts=tuple(sorted(set(counts))))
     bounds = read_bound(bound, bound_column)
-    folder = Path(out)
+    from upclens.data.generate import check_run
+    from upclens.io import check_folder
+
+    check_run(sz.n_train, seed, workers, "processes")  # refused before the folder is made
+    folder = check_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
     cfg = EventSetConfig(events=EventConfig(nucleus="Zr96", y_min=sz.y_range[0],
                                             y_max=sz.y_range[1], formats=("parquet",)),

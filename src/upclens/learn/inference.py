@@ -108,17 +108,20 @@ def infer(events_path: str | os.PathLike[str], run_dir: str | os.PathLike[str],
     ``out_dir`` (default: EVENTS stem + '.posterior'): samples.npz, summary.json, corner.png.
     Returns the summary (with the correlation matrix and the files written)."""
     from upclens.data.eventlists import read_event_list
-    from upclens.io import atomic_path
+    from upclens.errors import check_integer
+    from upclens.io import atomic_path, check_folder
     from upclens.learn.eventset import load_set_model
     from upclens.learn.posterior import corner_plot, load_posterior, sample_posterior
 
+    check_integer("samples", n_samples, 1, 10**7)
+    check_integer("seed", seed, 0, 2**63 - 1)
+    out = check_folder(out_dir if out_dir is not None else str(events_path) + ".posterior")
     _, meta = load_set_model(run_dir)
     load_posterior(run_dir)
     config = json.loads(meta["dataset_config"])
     events = read_event_list(events_path, tree)
     check_list(events, config, int(meta["n_events"]), str(events_path))
     samples = sample_posterior(run_dir, events.features[None], n_samples, seed)[0]
-    out = Path(out_dir) if out_dir is not None else Path(str(events_path) + ".posterior")
     out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {
         "events": str(events_path), "format": events.fmt, "n_events": len(events),

@@ -18,8 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from upclens.io import check_folder
     from upclens.published.table import compare_published, write_table
 
+    check_folder(args.out)  # refused before the minutes of computing
     table = compare_published()
     paths = write_table(table, args.out)
     sys.stdout.write(table.markdown())

@@ -29,8 +29,11 @@ About half the proposals are accepted.
 
 from __future__ import annotations
 
+import copy
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +47,7 @@ from upclens.physics.kinematics import lorentz_gamma
 from upclens.physics.mesons import meson as get_meson
 from upclens.physics.nucleus import Nucleus
 from upclens.physics.numerics import Numerics
+from upclens.physics.profile import amplitude_profile
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
 
 EVENT_P_STEP = 0.0075  # GeV: pixel of the production tables
@@ -53,6 +57,7 @@ B_TAIL_X = 6.0  # |b| reaches B_TAIL_X gamma hbar c / omega of the softest photo
 Y_NODE_STEP = 0.5  # largest spacing of the rapidity nodes
 N_B_CHEBYSHEV = 6  # |b| nodes (Chebyshev in 1/b) at which the moments are computed
 B_PROBABILITY_FLOOR = 1e-7  # |b| cells whose UPC weight is below this fraction of the peak are cut
+SETUP_THREADS = 2  # threads over the photon-energy nodes of the set-up (NumPy's BLAS drops the GIL)
 
 
 @dataclass(frozen=True)
@@ -166,16 +171,45 @@ class EventSampler:
         step2 = self.grid.step**2
         nodes, weights = orientation_quadrature(
             self.numerics, z_symmetric=not self.switches.coherence_phase, mirror=True)
-        for e, sim in enumerate(sims):
-            amp = sim.amplitude(2)
-            moments = _moments_on_nodes(sim, amp, amp.profiles(nodes), weights, self.b_nodes,
-                                        self._pix, N_B_CHEBYSHEV)
+        # Without the coherence phase the thickness T(x; n) does not depend on the photon energy:
+        # one projection serves every eta node, which differ only in sigma_VN, the forward
+        # amplitude and the photon field.
+        amp0 = sims[0].amplitude(2)
+        shared = None if self.switches.coherence_phase else amp0.basis.thickness(nodes)
+
+        def node(e: int) -> tuple[np.ndarray, np.ndarray]:
+            sim = sims[e]
+            if shared is None:
+                amp = sim.amplitude(2)
+                gamma_x = amp.profiles(nodes)
+            else:
+                amp = copy.copy(amp0)  # the same grid, DFT tables and basis; this photon energy
+                amp.kinematics = sim.kin2
+                gamma_x = (amplitude_profile(shared, sim.kin2.sigma_vn, self.switches.glauber)
+                           * sim.kin2.amplitude_scale)
+            moments = _moments_on_nodes(sim, amp, gamma_x, weights, self.b_nodes, self._pix,
+                                        N_B_CHEBYSHEV)
+            part = np.empty((n_b, n_pix, nc * nc + 2 * nc))
+            ylds = np.empty(n_b)
             for k in range(n_b):
                 m = moments[k, :nc]
                 sq = _psd_covariance(m, moments[k, nc:].reshape(nc, nc, -1))
                 total = float(np.real(np.trace(sq)).sum() * step2)
-                yields[e, k] = total
-                tab[e, k] = _pack(sq / total, m / math.sqrt(total), nc).T
+                ylds[k] = total
+                part[k] = _pack(sq / total, m / math.sqrt(total), nc).T
+            return part, ylds
+
+        # The eta nodes are independent: each thread fills its own rows, so the tables do not
+        # depend on the number of threads (and are rounded below against BLAS alignment bits).
+        workers = max(1, min(SETUP_THREADS, n_e, os.cpu_count() or 1))
+        if workers == 1:
+            parts = [node(e) for e in range(n_e)]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(node, range(n_e)))
+        for e, (part, ylds) in enumerate(parts):
+            tab[e] = part
+            yields[e] = ylds
         # Rounded to single precision (the tables are accurate to ~3e-4): the last bits of the
         # BLAS products depend on memory alignment, and events must not, so that every process
         # that builds this sampler draws the same events from the same seed.
@@ -371,8 +405,13 @@ def _moments_on_nodes(sim: DoubleSlit, amp, gamma_x: np.ndarray, weights: np.nda
     """
     nc = amp.n_components
 
+    half = _HalfPlaneDFT.build(amp, gamma_x)
+
     def at(b: float) -> np.ndarray:
-        m, sq = sim._ensemble(amp, gamma_x, weights, (-b, 0.0), True, matrix=True)
+        if half is None:
+            m, sq = sim._ensemble(amp, gamma_x, weights, (-b, 0.0), True, matrix=True)
+        else:
+            m, sq = half.moments(amp.field((-b, 0.0)), weights)
         flux = float(rapidity_flux(amp.kinematics.omega, np.array([b]), amp.gamma,
                                    amp.emitter_charge, amp.emitter_radius)[0])
         flat = np.concatenate([m.reshape(nc, -1)[:, pix] / math.sqrt(flux),
@@ -390,6 +429,66 @@ def _moments_on_nodes(sim: DoubleSlit, amp, gamma_x: np.ndarray, weights: np.nda
         scale = np.concatenate([np.full(nc, math.sqrt(flux)), np.full(nc * nc, flux)])
         out[k] = interp(1.0 / b) * scale[:, None]
     return out
+
+
+class _HalfPlaneDFT:
+    """Orientation moments of real x-space amplitudes Gamma(x; n) E_c(x) with the emitter on the
+    x axis, as ``DoubleSlit._ensemble(..., mirror=True, matrix=True)`` computes them, at about
+    half the cost: a real amplitude has G(-p) = G(p)*, so only p_y >= 0 of the (symmetric) grid
+    is transformed (y first, real, then x into interleaved cos/sin columns, viewed as complex),
+    and the p_y < 0 half, needed for the mirror nodes, is its point reflection, conjugated."""
+
+    def __init__(self, gamma_t: np.ndarray, dy: np.ndarray, wx: np.ndarray, n_p: int) -> None:
+        self.gamma_t = gamma_t  # (Nx [y], N, Nx [x]) real
+        self.dy = dy  # (2 h, Nx): cos, then sin, of p_y y for the h momenta p_y > 0, times dx
+        self.wx = wx  # (Nx, 2 Np): cos and sin of p_x x interleaved, times dx
+        self.n_p = n_p
+
+    @classmethod
+    def build(cls, amp, gamma_x: np.ndarray) -> _HalfPlaneDFT | None:
+        """For ``amp``'s grids and profiles (N, Nx, Nx); None where the shortcut does not apply
+        (complex profiles, a momentum axis not symmetric about 0 with an even size)."""
+        p = amp.p_axis
+        if (np.iscomplexobj(gamma_x) or p.size % 2 or not np.allclose(p, -p[::-1], rtol=0,
+                                                                           atol=1e-12 * np.abs(p).max())):
+            return None
+        x, dx = amp.grid.x, amp.grid.dx
+        h = p.size // 2
+        phase_y = np.outer(p[h:], x) / HBARC
+        dy = np.concatenate([np.cos(phase_y), np.sin(phase_y)]) * dx
+        phase_x = np.outer(x, p) / HBARC
+        wx = np.empty((x.size, 2 * p.size))
+        wx[:, 0::2] = np.cos(phase_x) * dx
+        wx[:, 1::2] = np.sin(phase_x) * dx
+        return cls(np.ascontiguousarray(gamma_x.transpose(1, 0, 2)), dy, wx, p.size)
+
+    def moments(self, field: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """<G_c> (nc, Np, Np) and <G_i G_j*> (nc, nc, Np, Np) [.., iy, ix] for the photon field
+        (nc, Nx, Nx) [c, iy, ix], mirror nodes included (weights of the half-azimuth set)."""
+        nc = field.shape[0]
+        ny, n, nx = self.gamma_t.shape
+        h, n_p = self.dy.shape[0] // 2, self.n_p
+        a = self.gamma_t[:, :, None, :] * field.transpose(1, 0, 2)[:, None, :, :]
+        ya = (self.dy @ a.reshape(ny, -1)).reshape(-1, nx)  # (2h N nc, Nx)
+        z = (ya @ self.wx).view(complex).reshape(2, h, n, nc, n_p)
+        g = z[0] + 1j * z[1]  # G [p_y >= 0, n, c, p_x]
+        mean = np.matmul(weights, g.reshape(h, n, nc * n_p)).reshape(h, nc, n_p)
+        sq = np.empty((nc, nc, h, n_p), complex)
+        for i in range(nc):
+            gi = g[:, :, i]
+            sq[i, i] = np.matmul(weights, gi.real**2 + gi.imag**2)
+            for j in range(i + 1, nc):
+                sq[i, j] = np.matmul(weights, gi * np.conj(g[:, :, j]))
+                sq[j, i] = np.conj(sq[i, j])
+        mean = mean.transpose(1, 0, 2)  # (nc, h, Np)
+        mean = np.concatenate([np.conj(mean[:, ::-1, ::-1]), mean], axis=1)
+        sq = np.concatenate([np.conj(sq[:, :, ::-1, ::-1]), sq], axis=2)
+        # mirror y -> -y of every node: G_c(px, py) -> parity_c G_c(px, -py)
+        parity = np.array([1.0, -1.0])[:nc]
+        mean = 0.5 * (mean + parity[:, None, None] * mean[:, ::-1, :])
+        pp = np.outer(parity, parity)[:, :, None, None]
+        sq = 0.5 * (sq + pp * sq[:, :, ::-1, :])
+        return mean, sq
 
 
 def _psd_covariance(m: np.ndarray, sq: np.ndarray) -> np.ndarray:

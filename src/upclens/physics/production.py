@@ -12,7 +12,10 @@ node the single-source moments <G_i> and <G_i G_j*> are computed on the pixel ce
 momentum grid of step ``EVENT_P_STEP`` covering |p| < pt_max, at ``N_B_CHEBYSHEV`` Chebyshev nodes
 in 1/b (flux-normalised moments: 6 nodes leave 3e-4 of the largest moment, as 8 do), and
 interpolated to ``N_B_TABLE`` nodes uniform in log b.  They are stored divided by the source's
-yield N(eta, b) = int tr <G G^dagger> d^2p (so <G>/sqrt(N), <G G^dagger>/N).  An event combines its
+yield N(eta, b) = int tr <G G^dagger> d^2p (so <G>/sqrt(N), <G G^dagger>/N).  Cost: without the
+coherence phase one thickness projection T(x; n) serves every eta node; a real amplitude has
+G(-p) = G(p)*, so only p_y >= 0 is transformed; the eta nodes run on ``SETUP_THREADS`` threads
+(NumPy's BLAS releases the GIL), each filling its own rows.  An event combines its
 two sources exactly, at its own b and y, with weights N_1, N_2 and the phase e = exp(i p_x b):
     rho = S_1 + S_2 + P e + (P e)^dagger,   S_1 = <G_1 G_1^dagger>,  S_2 = conj(<G_1' G_1'^dagger>),
     P = <G_1> <G_2>^dagger,  <G_2> = -conj(<G_1'>)  (G_1': target-1 amplitude, target-2 photon);
@@ -449,8 +452,8 @@ class _HalfPlaneDFT:
         """For ``amp``'s grids and profiles (N, Nx, Nx); None where the shortcut does not apply
         (complex profiles, a momentum axis not symmetric about 0 with an even size)."""
         p = amp.p_axis
-        if (np.iscomplexobj(gamma_x) or p.size % 2 or not np.allclose(p, -p[::-1], rtol=0,
-                                                                           atol=1e-12 * np.abs(p).max())):
+        symmetric = np.allclose(p, -p[::-1], rtol=0.0, atol=1e-12 * np.abs(p).max())
+        if np.iscomplexobj(gamma_x) or p.size % 2 or not symmetric:
             return None
         x, dx = amp.grid.x, amp.grid.dx
         h = p.size // 2

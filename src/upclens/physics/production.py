@@ -436,16 +436,17 @@ def _moments_on_nodes(sim: DoubleSlit, amp, gamma_x: np.ndarray, weights: np.nda
 
 class _HalfPlaneDFT:
     """Orientation moments of real x-space amplitudes Gamma(x; n) E_c(x) with the emitter on the
-    x axis, as ``DoubleSlit._ensemble(..., mirror=True, matrix=True)`` computes them, at about
-    half the cost: a real amplitude has G(-p) = G(p)*, so only p_y >= 0 of the (symmetric) grid
-    is transformed (y first, real, then x into interleaved cos/sin columns, viewed as complex),
-    and the p_y < 0 half, needed for the mirror nodes, is its point reflection, conjugated."""
+    x axis, as ``DoubleSlit._ensemble(..., mirror=True, matrix=True)`` computes them, at under
+    half the cost.  The transform runs over y first (real, onto p_y > 0 only), then over x (onto
+    p_x > 0 only, cos and sin interleaved and viewed as complex): with C, S the cos and sin
+    transforms in y (real), G(p_x, p_y) = F[C](p_x) + i F[S](p_x) and, since F of a real input
+    has F(-p_x) = F(p_x)*, G(-p_x, p_y) = F[C]* + i F[S]*.  The p_y < 0 half, needed for the
+    mirror nodes, is G(-p) = G(p)*."""
 
-    def __init__(self, gamma_t: np.ndarray, dy: np.ndarray, wx: np.ndarray, n_p: int) -> None:
+    def __init__(self, gamma_t: np.ndarray, dy: np.ndarray, wx: np.ndarray) -> None:
         self.gamma_t = gamma_t  # (Nx [y], N, Nx [x]) real
         self.dy = dy  # (2 h, Nx): cos, then sin, of p_y y for the h momenta p_y > 0, times dx
-        self.wx = wx  # (Nx, 2 Np): cos and sin of p_x x interleaved, times dx
-        self.n_p = n_p
+        self.wx = wx  # (Nx, 2 h): cos and sin of p_x x interleaved for p_x > 0, times dx
 
     @classmethod
     def build(cls, amp, gamma_x: np.ndarray) -> _HalfPlaneDFT | None:
@@ -457,33 +458,33 @@ class _HalfPlaneDFT:
             return None
         x, dx = amp.grid.x, amp.grid.dx
         h = p.size // 2
-        phase_y = np.outer(p[h:], x) / HBARC
-        dy = np.concatenate([np.cos(phase_y), np.sin(phase_y)]) * dx
-        phase_x = np.outer(x, p) / HBARC
-        wx = np.empty((x.size, 2 * p.size))
-        wx[:, 0::2] = np.cos(phase_x) * dx
-        wx[:, 1::2] = np.sin(phase_x) * dx
-        return cls(np.ascontiguousarray(gamma_x.transpose(1, 0, 2)), dy, wx, p.size)
+        phase = np.outer(p[h:], x) / HBARC  # (h, Nx)
+        dy = np.concatenate([np.cos(phase), np.sin(phase)]) * dx
+        wx = np.empty((x.size, 2 * h))
+        wx[:, 0::2] = np.cos(phase).T * dx
+        wx[:, 1::2] = np.sin(phase).T * dx
+        return cls(np.ascontiguousarray(gamma_x.transpose(1, 0, 2)), dy, wx)
 
     def moments(self, field: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """<G_c> (nc, Np, Np) and <G_i G_j*> (nc, nc, Np, Np) [.., iy, ix] for the photon field
         (nc, Nx, Nx) [c, iy, ix], mirror nodes included (weights of the half-azimuth set)."""
         nc = field.shape[0]
         ny, n, nx = self.gamma_t.shape
-        h, n_p = self.dy.shape[0] // 2, self.n_p
-        a = self.gamma_t[:, :, None, :] * field.transpose(1, 0, 2)[:, None, :, :]
-        ya = (self.dy @ a.reshape(ny, -1)).reshape(-1, nx)  # (2h N nc, Nx)
-        z = (ya @ self.wx).view(complex).reshape(2, h, n, nc, n_p)
-        g = z[0] + 1j * z[1]  # G [p_y >= 0, n, c, p_x]
-        mean = np.matmul(weights, g.reshape(h, n, nc * n_p)).reshape(h, nc, n_p)
-        sq = np.empty((nc, nc, h, n_p), complex)
+        h = self.dy.shape[0] // 2
+        a = field.transpose(1, 0, 2)[:, :, None, :] * self.gamma_t[:, None, :, :]  # y, c, n, x
+        ya = (self.dy @ a.reshape(ny, -1)).reshape(-1, nx)  # (2h nc N, Nx)
+        z = (ya @ self.wx).view(complex).reshape(2, h, nc, n, h)
+        g = np.empty((h, nc, n, 2 * h), complex)  # G [p_y > 0, c, n, p_x]
+        np.add(z[0], 1j * z[1], out=g[..., h:])
+        np.add(np.conj(z[0]), 1j * np.conj(z[1]), out=g[..., h - 1::-1])
+        mean = np.matmul(weights, g).transpose(1, 0, 2)  # (nc, h, Np)
+        sq = np.empty((nc, nc, h, 2 * h), complex)
         for i in range(nc):
-            gi = g[:, :, i]
+            gi = g[:, i]
             sq[i, i] = np.matmul(weights, gi.real**2 + gi.imag**2)
             for j in range(i + 1, nc):
-                sq[i, j] = np.matmul(weights, gi * np.conj(g[:, :, j]))
+                sq[i, j] = np.matmul(weights, gi * np.conj(g[:, j]))
                 sq[j, i] = np.conj(sq[i, j])
-        mean = mean.transpose(1, 0, 2)  # (nc, h, Np)
         mean = np.concatenate([np.conj(mean[:, ::-1, ::-1]), mean], axis=1)
         sq = np.concatenate([np.conj(sq[:, :, ::-1, ::-1]), sq], axis=2)
         # mirror y -> -y of every node: G_c(px, py) -> parity_c G_c(px, -py)

@@ -192,14 +192,12 @@ class EventSampler:
                            * sim.kin2.amplitude_scale)
             moments = _moments_on_nodes(sim, amp, gamma_x, weights, self.b_nodes, self._pix,
                                         N_B_CHEBYSHEV)
-            part = np.empty((n_b, n_pix, nc * nc + 2 * nc))
-            ylds = np.empty(n_b)
-            for k in range(n_b):
-                m = moments[k, :nc]
-                sq = _psd_covariance(m, moments[k, nc:].reshape(nc, nc, -1))
-                total = float(np.real(np.trace(sq)).sum() * step2)
-                ylds[k] = total
-                part[k] = _pack(sq / total, m / math.sqrt(total), nc).T
+            m = np.moveaxis(moments[:, :nc], 0, 1).reshape(nc, -1)  # (nc, n_b n_pix)
+            sq = _psd_covariance(
+                m, np.moveaxis(moments[:, nc:], 0, 1).reshape(nc, nc, -1))
+            ylds = np.real(np.trace(sq)).reshape(n_b, n_pix).sum(axis=1) * step2
+            total = np.repeat(ylds, n_pix)
+            part = _pack(sq / total, m / np.sqrt(total), nc).T.reshape(n_b, n_pix, -1)
             return part, ylds
 
         # The eta nodes are independent: each thread fills its own rows, so the tables do not
@@ -425,13 +423,11 @@ def _moments_on_nodes(sim: DoubleSlit, amp, gamma_x: np.ndarray, weights: np.nda
     u = 0.5 * (u_lo + u_hi) + 0.5 * (u_hi - u_lo) * np.cos(
         math.pi * np.arange(n_cheb) / (n_cheb - 1))
     interp = BarycentricInterpolator(u, np.stack([at(1.0 / v)[0] for v in u]), axis=0)
-    out = np.empty((b_nodes.size, nc + nc * nc, pix.size), complex)
-    for k, b in enumerate(b_nodes):
-        flux = float(rapidity_flux(amp.kinematics.omega, np.array([b]), amp.gamma,
-                                   amp.emitter_charge, amp.emitter_radius)[0])
-        scale = np.concatenate([np.full(nc, math.sqrt(flux)), np.full(nc * nc, flux)])
-        out[k] = interp(1.0 / b) * scale[:, None]
-    return out
+    flux = rapidity_flux(amp.kinematics.omega, b_nodes, amp.gamma, amp.emitter_charge,
+                         amp.emitter_radius)
+    scale = np.concatenate([np.repeat(np.sqrt(flux)[:, None], nc, axis=1),
+                            np.repeat(flux[:, None], nc * nc, axis=1)], axis=1)
+    return interp(1.0 / b_nodes) * scale[:, :, None]
 
 
 class _HalfPlaneDFT:

@@ -60,6 +60,7 @@ B_TAIL_X = 6.0  # |b| reaches B_TAIL_X gamma hbar c / omega of the softest photo
 Y_NODE_STEP = 0.5  # largest spacing of the rapidity nodes
 N_B_CHEBYSHEV = 6  # |b| nodes (Chebyshev in 1/b) at which the moments are computed
 B_PROBABILITY_FLOOR = 1e-7  # |b| cells whose UPC weight is below this fraction of the peak are cut
+ORIENTATION_CHUNK = 34  # orientations per transform batch of the set-up (a quarter of 136)
 SETUP_THREADS = 2  # threads over the photon-energy nodes of the set-up (NumPy's BLAS drops the GIL)
 
 
@@ -467,20 +468,29 @@ class _HalfPlaneDFT:
         nc = field.shape[0]
         ny, n, nx = self.gamma_t.shape
         h = self.dy.shape[0] // 2
-        a = field.transpose(1, 0, 2)[:, :, None, :] * self.gamma_t[:, None, :, :]  # y, c, n, x
-        ya = (self.dy @ a.reshape(ny, -1)).reshape(-1, nx)  # (2h nc N, Nx)
-        z = (ya @ self.wx).view(complex).reshape(2, h, nc, n, h)
-        g = np.empty((h, nc, n, 2 * h), complex)  # G [p_y > 0, c, n, p_x]
-        np.add(z[0], 1j * z[1], out=g[..., h:])
-        np.add(np.conj(z[0]), 1j * np.conj(z[1]), out=g[..., h - 1::-1])
-        mean = np.matmul(weights, g).transpose(1, 0, 2)  # (nc, h, Np)
-        sq = np.empty((nc, nc, h, 2 * h), complex)
+        ft = field.transpose(1, 0, 2)[:, :, None, :]
+        mean = np.zeros((h, nc, 2 * h), complex)
+        sq = np.zeros((nc, nc, h, 2 * h), complex)
+        for i0 in range(0, n, ORIENTATION_CHUNK):  # chunks small enough for the CPU caches
+            gam = self.gamma_t[:, i0:i0 + ORIENTATION_CHUNK]
+            w = weights[i0:i0 + ORIENTATION_CHUNK]
+            k = gam.shape[1]
+            a = ft * gam[:, None, :, :]  # (y, c, n, x)
+            ya = (self.dy @ a.reshape(ny, -1)).reshape(-1, nx)  # (2h nc k, Nx)
+            z = (ya @ self.wx).view(complex).reshape(2, h, nc, k, h)
+            g = np.empty((h, nc, k, 2 * h), complex)  # G [p_y > 0, c, n, p_x]
+            np.add(z[0], 1j * z[1], out=g[..., h:])
+            np.add(np.conj(z[0]), 1j * np.conj(z[1]), out=g[..., h - 1::-1])
+            mean += np.matmul(w, g)
+            for i in range(nc):
+                gi = g[:, i]
+                sq[i, i] += np.matmul(w, gi.real**2 + gi.imag**2)
+                for j in range(i + 1, nc):
+                    sq[i, j] += np.matmul(w, gi * np.conj(g[:, j]))
         for i in range(nc):
-            gi = g[:, i]
-            sq[i, i] = np.matmul(weights, gi.real**2 + gi.imag**2)
             for j in range(i + 1, nc):
-                sq[i, j] = np.matmul(weights, gi * np.conj(g[:, j]))
                 sq[j, i] = np.conj(sq[i, j])
+        mean = mean.transpose(1, 0, 2)  # (nc, h, Np)
         mean = np.concatenate([np.conj(mean[:, ::-1, ::-1]), mean], axis=1)
         sq = np.concatenate([np.conj(sq[:, :, ::-1, ::-1]), sq], axis=2)
         # mirror y -> -y of every node: G_c(px, py) -> parity_c G_c(px, -py)

@@ -199,6 +199,10 @@ class EventSampler:
             ylds = np.real(np.trace(sq)).reshape(n_b, n_pix).sum(axis=1) * step2
             total = np.repeat(ylds, n_pix)
             part = _pack(sq / total, m / np.sqrt(total), nc).T.reshape(n_b, n_pix, -1)
+            # Rounded to single precision (the tables are accurate to ~3e-4): the last bits of
+            # the BLAS products depend on memory alignment, and events must not, so that every
+            # process that builds this sampler draws the same events from the same seed.
+            part = _round32(part)
             return part, ylds
 
         # The eta nodes are independent: each thread fills its own rows, so the tables do not
@@ -212,10 +216,7 @@ class EventSampler:
         for e, (part, ylds) in enumerate(parts):
             tab[e] = part
             yields[e] = ylds
-        # Rounded to single precision (the tables are accurate to ~3e-4): the last bits of the
-        # BLAS products depend on memory alignment, and events must not, so that every process
-        # that builds this sampler draws the same events from the same seed.
-        self._tab = _round32(tab.reshape(n_e * n_b, n_pix, -1))
+        self._tab = tab.reshape(n_e * n_b, n_pix, -1)  # rounded to single precision per node
         log_yield = np.log(yields)
         self._log_yield = _round32(log_yield - log_yield.max())
         t_hat = _trace_s(self._tab, nc) * step2

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from upclens.errors import ParameterError
+from upclens.physics import production
 from upclens.physics.flux import point_charge_flux
 from upclens.physics.image import DoubleSlit, orientation_quadrature
 from upclens.physics.kinematics import TargetKinematics, sigma_vn_fm2
@@ -18,6 +19,7 @@ from upclens.physics.production import (
     N_B_CHEBYSHEV,
     EventSampler,
     MesonBatch,
+    _HalfPlaneDFT,
     _moments_on_nodes,
 )
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
@@ -167,6 +169,38 @@ def test_table_moments_match_a_direct_evaluation():
         m, sq = sim._ensemble(amp, g, weights, (-float(b_nodes[k]), 0.0), True, matrix=True)
         direct = np.concatenate([m.reshape(2, -1), sq.reshape(4, -1)])
         assert np.abs(table[k] - direct).max() < 1e-3 * np.abs(direct).max()
+
+
+@pytest.mark.parametrize("polarization", ["vector", "scalar"])
+def test_half_plane_moments_equal_the_full_transform(polarization):
+    """The set-up's half-plane transform (G(-p) = G(p)* for the real amplitudes, x and y
+    transforms onto p > 0 only) against the image engine's full separable DFT, summed over the
+    same nodes: the same sums in double precision, so equal to ~1e-15 of the largest moment."""
+    switches = ModelSwitches(polarization=polarization)
+    sim = DoubleSlit(NUCLEUS, Collision(rapidity=-0.5), switches, ImageGrid(24, 0.2))
+    nodes, weights = orientation_quadrature(sim.numerics, z_symmetric=True, mirror=True)
+    amp = sim.amplitude(2)
+    g = amp.profiles(nodes)
+    half = _HalfPlaneDFT.build(amp, g)
+    assert half is not None
+    for b in (9.0, 40.0):
+        m, sq = half.moments(amp.field((-b, 0.0)), weights)
+        m_ref, sq_ref = sim._ensemble(amp, g, weights, (-b, 0.0), True, matrix=True)
+        assert np.abs(m - m_ref).max() < 1e-12 * np.abs(m_ref).max()
+        assert np.abs(sq - sq_ref).max() < 1e-12 * np.abs(sq_ref).max()
+    # complex profiles (coherence phase) are left to the full transform
+    assert _HalfPlaneDFT.build(amp, g.astype(complex)) is None
+
+
+def test_tables_do_not_depend_on_the_number_of_setup_threads(monkeypatch):
+    """Each photon-energy node fills its own rows of the tables, whichever thread runs it."""
+    tables = []
+    for threads in (1, 2):
+        monkeypatch.setattr(production, "SETUP_THREADS", threads)
+        s = EventSampler(NUCLEUS, rapidity=(-0.5, 0.5), pt_max=0.15)
+        tables.append((s._tab, s._log_yield))
+    np.testing.assert_array_equal(tables[0][0], tables[1][0])
+    np.testing.assert_array_equal(tables[0][1], tables[1][1])
 
 
 def test_rapidity_range_is_symmetric_for_identical_nuclei():

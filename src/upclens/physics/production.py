@@ -12,7 +12,10 @@ node the single-source moments <G_i> and <G_i G_j*> are computed on the pixel ce
 momentum grid of step ``EVENT_P_STEP`` covering |p| < pt_max, at ``N_B_CHEBYSHEV`` Chebyshev nodes
 in 1/b (flux-normalised moments: 6 nodes leave 3e-4 of the largest moment, as 8 do), and
 interpolated to ``N_B_TABLE`` nodes uniform in log b.  They are stored divided by the source's
-yield N(eta, b) = int tr <G G^dagger> d^2p (so <G>/sqrt(N), <G G^dagger>/N).  An event combines its
+yield N(eta, b) = int tr <G G^dagger> d^2p (so <G>/sqrt(N), <G G^dagger>/N).  Cost: without the
+coherence phase one thickness projection T(x; n) serves every eta node; a real amplitude has
+G(-p) = G(p)*, so only p_y >= 0 is transformed; the eta nodes run on ``SETUP_THREADS`` threads
+(NumPy's BLAS releases the GIL), each filling its own rows.  An event combines its
 two sources exactly, at its own b and y, with weights N_1, N_2 and the phase e = exp(i p_x b):
     rho = S_1 + S_2 + P e + (P e)^dagger,   S_1 = <G_1 G_1^dagger>,  S_2 = conj(<G_1' G_1'^dagger>),
     P = <G_1> <G_2>^dagger,  <G_2> = -conj(<G_1'>)  (G_1': target-1 amplitude, target-2 photon);
@@ -29,8 +32,11 @@ About half the proposals are accepted.
 
 from __future__ import annotations
 
+import copy
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +50,7 @@ from upclens.physics.kinematics import lorentz_gamma
 from upclens.physics.mesons import meson as get_meson
 from upclens.physics.nucleus import Nucleus
 from upclens.physics.numerics import Numerics
+from upclens.physics.profile import amplitude_profile
 from upclens.physics.settings import Collision, ImageGrid, ModelSwitches
 
 EVENT_P_STEP = 0.0075  # GeV: pixel of the production tables
@@ -53,6 +60,8 @@ B_TAIL_X = 6.0  # |b| reaches B_TAIL_X gamma hbar c / omega of the softest photo
 Y_NODE_STEP = 0.5  # largest spacing of the rapidity nodes
 N_B_CHEBYSHEV = 6  # |b| nodes (Chebyshev in 1/b) at which the moments are computed
 B_PROBABILITY_FLOOR = 1e-7  # |b| cells whose UPC weight is below this fraction of the peak are cut
+ORIENTATION_CHUNK = 34  # orientations per transform batch of the set-up (a quarter of 136)
+SETUP_THREADS = 2  # threads over the photon-energy nodes of the set-up (NumPy's BLAS drops the GIL)
 
 
 @dataclass(frozen=True)
@@ -166,20 +175,48 @@ class EventSampler:
         step2 = self.grid.step**2
         nodes, weights = orientation_quadrature(
             self.numerics, z_symmetric=not self.switches.coherence_phase, mirror=True)
-        for e, sim in enumerate(sims):
-            amp = sim.amplitude(2)
-            moments = _moments_on_nodes(sim, amp, amp.profiles(nodes), weights, self.b_nodes,
-                                        self._pix, N_B_CHEBYSHEV)
-            for k in range(n_b):
-                m = moments[k, :nc]
-                sq = _psd_covariance(m, moments[k, nc:].reshape(nc, nc, -1))
-                total = float(np.real(np.trace(sq)).sum() * step2)
-                yields[e, k] = total
-                tab[e, k] = _pack(sq / total, m / math.sqrt(total), nc).T
-        # Rounded to single precision (the tables are accurate to ~3e-4): the last bits of the
-        # BLAS products depend on memory alignment, and events must not, so that every process
-        # that builds this sampler draws the same events from the same seed.
-        self._tab = _round32(tab.reshape(n_e * n_b, n_pix, -1))
+        # Without the coherence phase the thickness T(x; n) does not depend on the photon energy:
+        # one projection serves every eta node, which differ only in sigma_VN, the forward
+        # amplitude and the photon field.
+        amp0 = sims[0].amplitude(2)
+        shared = None if self.switches.coherence_phase else amp0.basis.thickness(nodes)
+
+        def node(e: int) -> tuple[np.ndarray, np.ndarray]:
+            sim = sims[e]
+            if shared is None:
+                amp = sim.amplitude(2)
+                gamma_x = amp.profiles(nodes)
+            else:
+                amp = copy.copy(amp0)  # the same grid, DFT tables and basis; this photon energy
+                amp.kinematics = sim.kin2
+                gamma_x = (amplitude_profile(shared, sim.kin2.sigma_vn, self.switches.glauber)
+                           * sim.kin2.amplitude_scale)
+            moments = _moments_on_nodes(sim, amp, gamma_x, weights, self.b_nodes, self._pix,
+                                        N_B_CHEBYSHEV)
+            m = np.moveaxis(moments[:, :nc], 0, 1).reshape(nc, -1)  # (nc, n_b n_pix)
+            sq = _psd_covariance(
+                m, np.moveaxis(moments[:, nc:], 0, 1).reshape(nc, nc, -1))
+            ylds = np.real(np.trace(sq)).reshape(n_b, n_pix).sum(axis=1) * step2
+            total = np.repeat(ylds, n_pix)
+            part = _pack(sq / total, m / np.sqrt(total), nc).T.reshape(n_b, n_pix, -1)
+            # Rounded to single precision (the tables are accurate to ~3e-4): the last bits of
+            # the BLAS products depend on memory alignment, and events must not, so that every
+            # process that builds this sampler draws the same events from the same seed.
+            part = _round32(part)
+            return part, ylds
+
+        # The eta nodes are independent: each thread fills its own rows, so the tables do not
+        # depend on the number of threads (and are rounded below against BLAS alignment bits).
+        workers = max(1, min(SETUP_THREADS, n_e, os.cpu_count() or 1))
+        if workers == 1:
+            parts = [node(e) for e in range(n_e)]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(node, range(n_e)))
+        for e, (part, ylds) in enumerate(parts):
+            tab[e] = part
+            yields[e] = ylds
+        self._tab = tab.reshape(n_e * n_b, n_pix, -1)  # rounded to single precision per node
         log_yield = np.log(yields)
         self._log_yield = _round32(log_yield - log_yield.max())
         t_hat = _trace_s(self._tab, nc) * step2
@@ -371,8 +408,13 @@ def _moments_on_nodes(sim: DoubleSlit, amp, gamma_x: np.ndarray, weights: np.nda
     """
     nc = amp.n_components
 
+    half = _HalfPlaneDFT.build(amp, gamma_x)
+
     def at(b: float) -> np.ndarray:
-        m, sq = sim._ensemble(amp, gamma_x, weights, (-b, 0.0), True, matrix=True)
+        if half is None:
+            m, sq = sim._ensemble(amp, gamma_x, weights, (-b, 0.0), True, matrix=True)
+        else:
+            m, sq = half.moments(amp.field((-b, 0.0)), weights)
         flux = float(rapidity_flux(amp.kinematics.omega, np.array([b]), amp.gamma,
                                    amp.emitter_charge, amp.emitter_radius)[0])
         flat = np.concatenate([m.reshape(nc, -1)[:, pix] / math.sqrt(flux),
@@ -383,13 +425,81 @@ def _moments_on_nodes(sim: DoubleSlit, amp, gamma_x: np.ndarray, weights: np.nda
     u = 0.5 * (u_lo + u_hi) + 0.5 * (u_hi - u_lo) * np.cos(
         math.pi * np.arange(n_cheb) / (n_cheb - 1))
     interp = BarycentricInterpolator(u, np.stack([at(1.0 / v)[0] for v in u]), axis=0)
-    out = np.empty((b_nodes.size, nc + nc * nc, pix.size), complex)
-    for k, b in enumerate(b_nodes):
-        flux = float(rapidity_flux(amp.kinematics.omega, np.array([b]), amp.gamma,
-                                   amp.emitter_charge, amp.emitter_radius)[0])
-        scale = np.concatenate([np.full(nc, math.sqrt(flux)), np.full(nc * nc, flux)])
-        out[k] = interp(1.0 / b) * scale[:, None]
-    return out
+    flux = rapidity_flux(amp.kinematics.omega, b_nodes, amp.gamma, amp.emitter_charge,
+                         amp.emitter_radius)
+    scale = np.concatenate([np.repeat(np.sqrt(flux)[:, None], nc, axis=1),
+                            np.repeat(flux[:, None], nc * nc, axis=1)], axis=1)
+    return interp(1.0 / b_nodes) * scale[:, :, None]
+
+
+class _HalfPlaneDFT:
+    """Orientation moments of real x-space amplitudes Gamma(x; n) E_c(x) with the emitter on the
+    x axis, as ``DoubleSlit._ensemble(..., mirror=True, matrix=True)`` computes them, at under
+    half the cost.  The transform runs over y first (real, onto p_y > 0 only), then over x (onto
+    p_x > 0 only, cos and sin interleaved and viewed as complex): with C, S the cos and sin
+    transforms in y (real), G(p_x, p_y) = F[C](p_x) + i F[S](p_x) and, since F of a real input
+    has F(-p_x) = F(p_x)*, G(-p_x, p_y) = F[C]* + i F[S]*.  The p_y < 0 half, needed for the
+    mirror nodes, is G(-p) = G(p)*."""
+
+    def __init__(self, gamma_t: np.ndarray, dy: np.ndarray, wx: np.ndarray) -> None:
+        self.gamma_t = gamma_t  # (Nx [y], N, Nx [x]) real
+        self.dy = dy  # (2 h, Nx): cos, then sin, of p_y y for the h momenta p_y > 0, times dx
+        self.wx = wx  # (Nx, 2 h): cos and sin of p_x x interleaved for p_x > 0, times dx
+
+    @classmethod
+    def build(cls, amp, gamma_x: np.ndarray) -> _HalfPlaneDFT | None:
+        """For ``amp``'s grids and profiles (N, Nx, Nx); None where the shortcut does not apply
+        (complex profiles, a momentum axis not symmetric about 0 with an even size)."""
+        p = amp.p_axis
+        symmetric = np.allclose(p, -p[::-1], rtol=0.0, atol=1e-12 * np.abs(p).max())
+        if np.iscomplexobj(gamma_x) or p.size % 2 or not symmetric:
+            return None
+        x, dx = amp.grid.x, amp.grid.dx
+        h = p.size // 2
+        phase = np.outer(p[h:], x) / HBARC  # (h, Nx)
+        dy = np.concatenate([np.cos(phase), np.sin(phase)]) * dx
+        wx = np.empty((x.size, 2 * h))
+        wx[:, 0::2] = np.cos(phase).T * dx
+        wx[:, 1::2] = np.sin(phase).T * dx
+        return cls(np.ascontiguousarray(gamma_x.transpose(1, 0, 2)), dy, wx)
+
+    def moments(self, field: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """<G_c> (nc, Np, Np) and <G_i G_j*> (nc, nc, Np, Np) [.., iy, ix] for the photon field
+        (nc, Nx, Nx) [c, iy, ix], mirror nodes included (weights of the half-azimuth set)."""
+        nc = field.shape[0]
+        ny, n, nx = self.gamma_t.shape
+        h = self.dy.shape[0] // 2
+        ft = field.transpose(1, 0, 2)[:, :, None, :]
+        mean = np.zeros((h, nc, 2 * h), complex)
+        sq = np.zeros((nc, nc, h, 2 * h), complex)
+        for i0 in range(0, n, ORIENTATION_CHUNK):  # chunks small enough for the CPU caches
+            gam = self.gamma_t[:, i0:i0 + ORIENTATION_CHUNK]
+            w = weights[i0:i0 + ORIENTATION_CHUNK]
+            k = gam.shape[1]
+            a = ft * gam[:, None, :, :]  # (y, c, n, x)
+            ya = (self.dy @ a.reshape(ny, -1)).reshape(-1, nx)  # (2h nc k, Nx)
+            z = (ya @ self.wx).view(complex).reshape(2, h, nc, k, h)
+            g = np.empty((h, nc, k, 2 * h), complex)  # G [p_y > 0, c, n, p_x]
+            np.add(z[0], 1j * z[1], out=g[..., h:])
+            np.add(np.conj(z[0]), 1j * np.conj(z[1]), out=g[..., h - 1::-1])
+            mean += np.matmul(w, g)
+            for i in range(nc):
+                gi = g[:, i]
+                sq[i, i] += np.matmul(w, gi.real**2 + gi.imag**2)
+                for j in range(i + 1, nc):
+                    sq[i, j] += np.matmul(w, gi * np.conj(g[:, j]))
+        for i in range(nc):
+            for j in range(i + 1, nc):
+                sq[j, i] = np.conj(sq[i, j])
+        mean = mean.transpose(1, 0, 2)  # (nc, h, Np)
+        mean = np.concatenate([np.conj(mean[:, ::-1, ::-1]), mean], axis=1)
+        sq = np.concatenate([np.conj(sq[:, :, ::-1, ::-1]), sq], axis=2)
+        # mirror y -> -y of every node: G_c(px, py) -> parity_c G_c(px, -py)
+        parity = np.array([1.0, -1.0])[:nc]
+        mean = 0.5 * (mean + parity[:, None, None] * mean[:, ::-1, :])
+        pp = np.outer(parity, parity)[:, :, None, None]
+        sq = 0.5 * (sq + pp * sq[:, :, ::-1, :])
+        return mean, sq
 
 
 def _psd_covariance(m: np.ndarray, sq: np.ndarray) -> np.ndarray:

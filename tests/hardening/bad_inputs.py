@@ -518,6 +518,31 @@ def isobar_cases() -> list[Case]:
                           BAD_INTEGERS))
 
 
+def event_fisher_cases() -> list[Case]:
+    base = ("--out", "{o}/ef", "--coarse")
+    rows = [("unknown nucleus", ["--nucleus", "Xe129"], "nucleus"),
+            ("beta2 0.9", ["--beta2", "0.9"], "beta2"),
+            ("beta3 -0.2", ["--beta3", "-0.2"], "beta3"),
+            ("delta-rnp 2", ["--delta-rnp", "2"], "delta"),
+            ("sqrt-snn 1", ["--sqrt-snn", "1"], "sqrt"),
+            ("n-values 0", ["--n-values", "0"], "n"),
+            ("n-values words", ["--n-values", "1e4,many"], "n"),
+            ("pt-max 0", ["--pt-max", "0"], "pt"),
+            ("pt-wide below pt-max", ["--pt-max", "0.2", "--pt-wide", "0.1"], "pt"),
+            ("y-max -1", ["--y-max", "-1"], "y"),
+            ("y-max beyond the beam", ["--y-max", "9"], "y"),
+            ("unknown channel", ["--channel", "tautau"], "channel"),
+            ("unknown detector", ["--detector", "phenix"], "detector"),
+            ("unknown nuisance", ["--nuisances", "R,colour"], "nuisance"),
+            ("nuisance width -1", ["--nuisances", "R:-1"], "width"),
+            ("incoherent configurations 0", ["--incoherent-configurations", "0"], "incoherent"),
+            ("out is a file", ["--out", "{m}/text.txt"], "out"),
+            ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
+            ("out is a device", ["--out", "/dev/null"], "out")]
+    return (_cases("event-fisher", base, rows)
+            + _flag_sweep("event-fisher", base, ("--beta2", "--pt-max", "--y-max"), BAD_NUMBERS))
+
+
 def cli_cases() -> list[Case]:
     return [Case("upclens", "no command", ()), Case("upclens", "unknown command", ("frobnicate",)),
             Case("upclens", "unknown option", ("simulate", "--colour", "red"))]
@@ -532,7 +557,7 @@ COMMANDS: dict[str, Callable[[], list[Case]]] = {
     "observables": observables_cases, "sensitivity": sensitivity_cases,
     "v3-study": v3_study_cases, "run": run_cases, "ladder": ladder_cases,
     "events": events_cases, "infer": infer_cases, "event-ladder": event_ladder_cases,
-    "compare": compare_cases, "isobar": isobar_cases,
+    "compare": compare_cases, "isobar": isobar_cases, "event-fisher": event_fisher_cases,
 }
 
 

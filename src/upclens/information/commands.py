@@ -141,15 +141,19 @@ def _event_fisher(args: argparse.Namespace) -> int:
     check_range("incoherent_configurations", args.incoherent_configurations, 2, 100000)
     from upclens.information.model import normalise_nuisances
     from upclens.physics.detector import detector
+    from upclens.physics.nucleus import Nucleus
+    from upclens.physics.settings import Collision
 
     detector(args.detector)
     normalise_nuisances(args.nuisances)
-    check_writable(Path(args.out) / "event_fisher.json", "out", make_parents=True)
+    point = {"beta2": args.beta2, "beta3": args.beta3, "delta_rnp": args.delta_rnp}
+    Nucleus.from_preset(args.nucleus, **point)  # refuses a bad shape before any folder exists
+    Collision(sqrt_snn=args.sqrt_snn)
     numerics = (Numerics(n_orient_cos=8, n_orient_azimuth=16, dx=0.7) if args.coarse
                 else Numerics())
     engine = EngineSettings(nucleus=args.nucleus, sqrt_snn=args.sqrt_snn, pt_max=args.pt_wide,
                             y_max=args.y_max, numerics=numerics)
-    point = {"beta2": args.beta2, "beta3": args.beta3, "delta_rnp": args.delta_rnp}
+    check_writable(Path(args.out) / "event_fisher.json", "out", make_parents=True)
     table = write_event_table(args.out, point, engine, n_values=n_values,
                               nuisances=args.nuisances, pt_max=args.pt_max,
                               detector_name=args.detector, channel=args.channel,

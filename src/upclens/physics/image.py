@@ -250,21 +250,29 @@ class DoubleSlit:
                                          axis=0)
         return lambda b: interp(1.0 / b)
 
-    def exact_intensity(self, extended: bool = False) -> np.ndarray:
-        """Unnormalised infinite-orientation average on the (extended) image grid, b fixed in
-        direction ``collision.b_angle``; averaged over |b| when ``b_magnitude`` is 'upc'."""
-        angle = self.collision.b_angle
-        mirror = angle == 0.0
+    def _exact_moments(self, extended: bool, matrix: bool
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                  Callable[[float], np.ndarray]]:
+        """What both exact averages need: the momentum axis (GeV), the |b| nodes and weights and
+        the orientation moments as a function of |b| (see ``_moments_over_b``; with ``matrix``
+        the second moments keep the field-component cross terms)."""
+        mirror = self.collision.b_angle == 0.0
         nodes, weights = orientation_quadrature(
             self.numerics, z_symmetric=not self.switches.coherence_phase, mirror=mirror)
         amp1 = self.amplitude(1, extended)
         amp2 = self.amplitude(2, extended)
         gamma1 = amp1.profiles(nodes)
         gamma2 = gamma1 if amp2 is amp1 else amp2.profiles(nodes)
-        p = amp1.p_axis
         b_values, b_weights = self._b_nodes()
         moments_at = self._moments_over_b(amp1, amp2, (gamma1, gamma2), weights, mirror,
-                                          b_values)
+                                          b_values, matrix=matrix)
+        return amp1.p_axis, b_values, b_weights, moments_at
+
+    def exact_intensity(self, extended: bool = False) -> np.ndarray:
+        """Unnormalised infinite-orientation average on the (extended) image grid, b fixed in
+        direction ``collision.b_angle``; averaged over |b| when ``b_magnitude`` is 'upc'."""
+        angle = self.collision.b_angle
+        p, b_values, b_weights, moments_at = self._exact_moments(extended, matrix=False)
         total = 0.0
         for b, wb in zip(b_values, b_weights, strict=True):
             m1, s1, m2, s2 = moments_at(float(b))
@@ -286,18 +294,8 @@ class DoubleSlit:
         <G_2i G_2j*> = conj(<G_1i' G_1j'*>)).
         """
         angle = self.collision.b_angle
-        mirror = angle == 0.0
-        nodes, weights = orientation_quadrature(
-            self.numerics, z_symmetric=not self.switches.coherence_phase, mirror=mirror)
-        amp1 = self.amplitude(1, extended)
-        amp2 = self.amplitude(2, extended)
-        gamma1 = amp1.profiles(nodes)
-        gamma2 = gamma1 if amp2 is amp1 else amp2.profiles(nodes)
-        p = amp1.p_axis
-        b_values, b_weights = self._b_nodes()
-        moments_at = self._moments_over_b(amp1, amp2, (gamma1, gamma2), weights, mirror,
-                                          b_values, matrix=True)
-        nc = amp1.n_components
+        p, b_values, b_weights, moments_at = self._exact_moments(extended, matrix=True)
+        nc = self.amplitude(1, extended).n_components
         total = 0.0
         for b, wb in zip(b_values, b_weights, strict=True):
             bx, by = b * math.cos(angle), b * math.sin(angle)

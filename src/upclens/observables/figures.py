@@ -95,16 +95,22 @@ def v3_study_figure(result: dict[str, Any], path: str | os.PathLike[str]) -> Non
     save_figure(fig, str(path))
 
 
+def _binned_curves(ax: Any, curves: dict[str, Any]) -> None:
+    """Draw each Binned of ``curves`` ({label: Binned}) versus pair pT with error bars, the
+    curves shifted by 2 MeV from one another so that their bars do not overlap."""
+    for k, (label, b) in enumerate(curves.items()):
+        shift = (k - 0.5 * (len(curves) - 1)) * 0.002
+        ax.errorbar(b.centres + shift, b.value, yerr=b.error, fmt="o-", ms=3, lw=1,
+                    capsize=2, label=label)
+
+
 def cos2_figure(panels: dict[str, dict[str, Any]], path: str | os.PathLike[str]) -> None:
     """One panel per title of ``panels`` ({title: {label: Binned}}): <cos 2 Delta phi> versus
     pair pT with error bars."""
     plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), squeeze=False)
     for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
-        for k, (label, b) in enumerate(curves.items()):
-            shift = (k - 0.5 * (len(curves) - 1)) * 0.002
-            ax.errorbar(b.centres + shift, b.value, yerr=b.error, fmt="o-", ms=3, lw=1,
-                        capsize=2, label=label)
+        _binned_curves(ax, curves)
         ax.axhline(0.0, color="0.5", lw=0.6)
         ax.set_xlabel("pair $p_T$ (GeV)")
         ax.set_ylabel(r"$\langle\cos 2\Delta\phi\rangle$")
@@ -120,11 +126,7 @@ def cos_n_figure(curves: dict[str, dict[int, Any]], path: str | os.PathLike[str]
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), squeeze=False)
     for ax, n in zip(axes[0], (2, 4), strict=True):
-        for k, (label, by_n) in enumerate(curves.items()):
-            b = by_n[n]
-            shift = (k - 0.5 * (len(curves) - 1)) * 0.002
-            ax.errorbar(b.centres + shift, b.value, yerr=b.error, fmt="o-", ms=3, lw=1,
-                        capsize=2, label=label)
+        _binned_curves(ax, {label: by_n[n] for label, by_n in curves.items()})
         ax.axhline(0.0, color="0.5", lw=0.6)
         ax.set_xlabel("pair $p_T$ (GeV)")
         ax.set_ylabel(rf"$\langle\cos {n}\Delta\phi\rangle$")
@@ -140,10 +142,7 @@ def spectra_figure(panels: dict[str, dict[str, Any]], path: str | os.PathLike[st
     plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), squeeze=False)
     for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
-        for k, (label, b) in enumerate(curves.items()):
-            shift = (k - 0.5 * (len(curves) - 1)) * 0.002
-            ax.errorbar(b.centres + shift, b.value, yerr=b.error, fmt="o-", ms=3, lw=1,
-                        capsize=2, label=label)
+        _binned_curves(ax, curves)
         if log:
             ax.set_yscale("log")
         ax.set_xlabel("pair $p_T$ (GeV)")

@@ -133,33 +133,22 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
             sec.figure(out / path, "Test images without (left) and with (right) neutron skin, "
                        + ("log" if "log" in path else "linear") + " colour scale.")
     _figures(rep.section("Physics ratio maps"), out, results, "explain", "ratios/")
-    if "evaluate" in results:
-        accuracy_section(rep.section("Network accuracy on the held-out test split"),
-                         _typed(results["evaluate"], EvaluateResult))
-        _figures(rep.sections[-1], out, results, "evaluate", "evaluate/")
-    if "information" in results:
-        information_section(rep.section("Information limit"),
-                            _typed(results["information"], InformationResult))
-        _figures(rep.sections[-1], out, results, "information", "information/")
-    if "explain" in results:
-        explain_section(rep.section("Where the network looks (Prediction Difference "
-                                    "Analysis)"), _typed(results["explain"], ExplainResult))
-        _figures(rep.sections[-1], out, results, "explain", "explain/")
-    if "observables" in results:
-        observables_section(rep.section("Observables and their sensitivity"),
-                            _typed(results["observables"], ObservablesResult))
-        _figures(rep.sections[-1], out, results, "observables", "observables/")
-    if "physics_checks" in results:
-        physics_section(rep.section("Physics check against data"),
-                        _typed(results["physics_checks"], PhysicsChecksResult))
-        _figures(rep.sections[-1], out, results, "physics_checks", "physics/")
-    if "events" in results:
-        events_section(rep.section("Events a detector records"),
-                       _typed(results["events"], EventsResult))
-        _figures(rep.sections[-1], out, results, "events", "events/")
-    if "ladder" in results:
-        ladder_section(rep.section("Realism ladder"), _typed(results["ladder"], LadderResult))
-        _figures(rep.sections[-1], out, results, "ladder", "ladder/")
+    for stage, title, write_section, result_type, folder in (
+            ("evaluate", "Network accuracy on the held-out test split", accuracy_section,
+             EvaluateResult, "evaluate/"),
+            ("information", "Information limit", information_section, InformationResult,
+             "information/"),
+            ("explain", "Where the network looks (Prediction Difference Analysis)",
+             explain_section, ExplainResult, "explain/"),
+            ("observables", "Observables and their sensitivity", observables_section,
+             ObservablesResult, "observables/"),
+            ("physics_checks", "Physics check against data", physics_section,
+             PhysicsChecksResult, "physics/"),
+            ("events", "Events a detector records", events_section, EventsResult, "events/"),
+            ("ladder", "Realism ladder", ladder_section, LadderResult, "ladder/")):
+        if stage in results:
+            write_section(rep.section(title), _typed(results[stage], result_type))
+            _figures(rep.sections[-1], out, results, stage, folder)
     timing_section(rep.section("Timing"), results)
     rep.write(out / "report.html")
     return metrics

@@ -45,17 +45,25 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _own_mode(path: Path, name: str) -> int | None:
+    """The file mode of ``path`` itself (a link is not followed), None when it is absent;
+    ParameterError naming ``name`` when it cannot be examined."""
+    try:
+        return os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ParameterError(name, str(path), f"cannot be examined ({exc.strerror})") from None
+
+
 def check_regular_target(path: str | os.PathLike[str], name: str = "out") -> Path:
     """Return ``path`` as a Path if it is absent or a regular file (not followed through a
     link); raise ParameterError if it is a symbolic link, a device, a pipe, a socket or a
     folder: upclens replaces only regular files."""
     p = Path(path)
-    try:
-        mode = os.lstat(p).st_mode
-    except FileNotFoundError:
+    mode = _own_mode(p, name)
+    if mode is None:
         return p
-    except OSError as exc:
-        raise ParameterError(name, str(path), f"cannot be examined ({exc.strerror})") from None
     if not stat.S_ISREG(mode):
         raise ParameterError(name, str(path), f"is {_kind(mode)}; upclens writes only regular "
                              "files it creates")
@@ -87,12 +95,9 @@ def check_folder(path: str | os.PathLike[str], name: str = "out") -> Path:
     made when it is written) or a real folder, not a symbolic link or another kind of file.
     Creates nothing."""
     p = Path(path)
-    try:
-        mode = os.lstat(p).st_mode
-    except FileNotFoundError:
+    mode = _own_mode(p, name)
+    if mode is None:
         return p
-    except OSError as exc:
-        raise ParameterError(name, str(path), f"cannot be examined ({exc.strerror})") from None
     if not stat.S_ISDIR(mode):
         raise ParameterError(name, str(path), f"is {_kind(mode)}; it must be a folder")
     if not os.access(p, os.W_OK):

@@ -66,7 +66,9 @@ def test_bound_file(tmp_path: Path) -> None:
 
 def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
-    """Three learners at three N, the same test sets; the ratio column from a bound file."""
+    """Three learners at three N, the same test and fiducial sets; the ratio column from a
+    bound file (RMSE at the fiducial point over it); above phi_max_n the event-set network
+    keeps the per-event network of the largest N below and retrains its head."""
     bound = tmp_path / "bound.json"
     bound.write_text(json.dumps({"100": {"beta2": 0.05, "beta3": 0.05, "delta_rnp": 0.05}}))
     out = tmp_path / "el"
@@ -79,10 +81,25 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
         for t in ("beta2", "beta3", "delta_rnp"):
             # tiny training: nowhere near the bound, but bounded by the prior's range (0.3)
             assert 0.0 < e[f"rmse_{t}"] < 0.3
+            assert 0.0 <= e[f"fid_rmse_{t}"] < 0.3
         assert (e["ratio_beta2"] is None) == (e["n_events"] != 100)
+        if e["ratio_beta2"] is not None:
+            assert e["ratio_beta2"] == pytest.approx(e["fid_rmse_beta2"] / 0.05)
+            # the prior-aware reference lies below the bound: (0.05^-2 + 0.0866^-2)^-1/2
+            assert e["ratio_ref_beta2"] == pytest.approx(e["fid_rmse_beta2"] / 0.04330, rel=1e-3)
         if e["learner"] == "eventset":  # the posterior's coverage is measured (8 test sets)
             assert len(e["tarp_ecp"]) == 3
             assert set(e["interval_coverage"]) == {"beta2", "beta3", "delta_rnp"}
     assert (out / "event_ladder.png").stat().st_size > 0
     assert "resnet_pt_dphi" in capsys.readouterr().out
+    tiny = SIZES["tiny"]
+    refit = [e for e in entries if e["learner"] == "eventset" and e["phi_from_n"] is not None]
+    assert [e["n_events"] for e in refit] == [c for c in tiny.counts if c > tiny.phi_max_n]
+    from upclens.ladder.events import FIDUCIAL
+    from upclens.learn.eventset import load_sets
+
+    fid = load_sets(out / "sets_fiducial.h5")
+    for t, v in FIDUCIAL.items():
+        assert np.allclose(fid.labels[t], v)
+    assert np.ptp(fid.labels["R"]) > 0  # the nuisances still vary
     assert main(["event-ladder", "--size", "tiny", "--out", str(out), "--counts", "5000"]) == 2

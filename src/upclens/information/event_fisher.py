@@ -342,3 +342,42 @@ def write_event_table(out_dir: str, point: Mapping[str, float], engine: EngineSe
         tmp.write_text(table["markdown"])
     plot_event_table(table, str(folder / "event_fisher.png"))
     return table
+
+
+def sets_analysis(events: Any, skin_type: str = "halo") -> tuple[EngineSettings, EventAnalysis]:
+    """The engine and the analysis that read exactly what an event-set dataset keeps
+    (``upclens.data.eventsets``; ``events`` its ``EventConfig``): the pair pT up to the sets'
+    pt_max, the daughter angle of their channel, the three classes tagged, the rapidity range.
+    Refused for what the event density does not hold: an asymmetric rapidity range, one fixed
+    neutron class, incoherent events, a detector (its smearing; the acceptance alone would
+    give a bound that ignores the resolution)."""
+    y_lo, y_hi = float(events.y_min), float(events.y_max)
+    if not math.isclose(y_lo, -y_hi, abs_tol=1e-12):
+        raise ParameterError("rapidity range", f"[{y_lo:g}, {y_hi:g}]",
+                             "must be symmetric about 0 for the event bound")
+    if events.neutron_class != "any":
+        raise ParameterError("neutron_class", events.neutron_class,
+                             "must be 'any' (classes tagged) for the event bound")
+    if events.incoherent_fraction > 0.0:
+        raise ParameterError("incoherent_fraction", events.incoherent_fraction,
+                             "must be 0 for the event bound of the sets")
+    if events.detector != "none":
+        raise ParameterError("detector", events.detector, "must be 'none' for the event bound")
+    engine = EngineSettings(nucleus=events.nucleus, skin_type=skin_type,
+                            sqrt_snn=float(events.sqrt_snn), pt_max=float(events.pt_max),
+                            y_max=y_hi)
+    channel = str(events.channel)
+    analysis = EventAnalysis(channel=channel if channel in CHANNELS else "none", classes=True,
+                             rapidity=y_hi > 0.0, pt_max=float(events.pt_max))
+    return engine, analysis
+
+
+def sets_bound(events: Any, point: Mapping[str, float], n_values: Sequence[float],
+               skin_type: str = "halo", nuisances: object = "R,a,sigma",
+               check_step: bool = False) -> dict[str, Any]:
+    """The event Cramer-Rao bound of the sets' analysis (:func:`sets_analysis`) at ``point``:
+    the one-column :func:`event_table` {'n_values', 'columns': [{'name': 'event sets',
+    'sigma': {parameter: [per N]}}], ...}, readable by the event ladder's ``read_bound``."""
+    engine, analysis = sets_analysis(events, skin_type)
+    return event_table(point, engine, {"event sets": analysis}, n_values, nuisances,
+                       check_step=check_step)

@@ -8,11 +8,21 @@ see the same events at each N.  For every N:
     'resnet_pt_dphi'  ShapeNet on the (|pT|, Delta phi) histogram image,
     'resnet_lab'      ShapeNet on the lab (px, py) histogram image,
 each trained on the training sets, its epoch chosen and its sigmas calibrated on the validation
-sets, scored (RMSE per parameter, 68 % coverage) on the test sets.  The event-set network's
-joint posterior (a flow on its summary, ``upclens.learn.posterior``) is fitted on the
-validation sets and its SBC / TARP coverage at 50 / 68 / 95 % measured on the test sets.
-A bound file (JSON {"N": {"beta2": sigma, ...}}, the event Fisher bound averaged like the
-RMSE) adds RMSE / sigma_CRB.  Resumable: finished files and runs are kept and reused.
+sets, scored (RMSE per parameter, 68 % coverage) on the test sets, whose labels are drawn from
+the priors like the training sets'.  The event-set network's joint posterior (a flow on its
+summary, ``upclens.learn.posterior``) is fitted on the validation sets and its SBC / TARP
+coverage at 50 / 68 / 95 % measured on the test sets.
+
+The Cramer-Rao bound is local: it belongs to one parameter point.  The learners are therefore
+also scored on a fiducial split, sets at (beta2, beta3, Delta r_np) = ``FIDUCIAL`` with the
+nuisances drawn from their priors, and RMSE / sigma_CRB is that RMSE over the bound at the same
+point for the same analysis (``information.event_fisher.sets_bound``: the sets' pT window,
+rapidity range, classes and daughter angle, the nuisances R, a, sigma_J/psi-N marginalised with
+the sets' prior widths), computed by the ladder (``bound.json``) unless a bound file is given.
+
+Above ``phi_max_n`` events the event-set network keeps the per-event network of the largest N
+trained through every event and retrains only its head (``learn.eventset.refit_head``).
+Resumable: finished files and runs are kept and reused.
 """
 
 from __future__ import annotations
@@ -30,13 +40,18 @@ from upclens.learn.settings import TARGETS
 
 LEARNERS = ("eventset", "resnet_pt_dphi", "resnet_lab")
 EVENT_SIZES = ("tiny", "default")
+FIDUCIAL = {"beta2": 0.15, "beta3": 0.15, "delta_rnp": 0.1}
+"""The point of the fiducial split and of the bound (that of docs/information.md, 3c)."""
+BOUND_FILE = "bound.json"
 
 
 @dataclass(frozen=True)
 class EventLadderSize:
     """n_max: events per stored set; counts: the N compared; n_train, n_val, n_test: sets;
     pixels: histogram images; y_range: rapidity window; set_epochs, image_epochs; width:
-    ResNet width; set_width: event MLP width."""
+    ResNet width; set_width: event MLP width; flow_epochs; n_fiducial: sets at ``FIDUCIAL``;
+    phi_max_n: the largest N whose event-set network is trained through every event (larger N
+    retrain the head only, for head_epochs); matched_bound: compute the sets' bound."""
 
     name: str
     n_max: int
@@ -51,13 +66,17 @@ class EventLadderSize:
     width: int
     set_width: int
     flow_epochs: int
+    n_fiducial: int
+    phi_max_n: int
+    head_epochs: int
+    matched_bound: bool
 
 
 SIZES = {
     "tiny": EventLadderSize("tiny", 300, (30, 100, 300), 16, 8, 8, 16, (0.0, 0.0), 3, 2, 4, 16,
-                           20),
+                           20, 8, 100, 20, False),
     "default": EventLadderSize("default", 100_000, (1_000, 10_000, 100_000), 600, 400, 300, 64,
-                               (-1.0, 1.0), 30, 30, 16, 32, 200),
+                               (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 300, True),
 }
 
 
@@ -100,12 +119,15 @@ def read_bound(path: str | Path | None, column: str = DEFAULT_BOUND_COLUMN
                              ) from None
 
 
-def _score(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray]) -> dict[str, float]:
+def _score(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray], prefix: str = ""
+           ) -> dict[str, float]:
+    """RMSE, bias and 68 % coverage of the predicted sigma per parameter (keys prefixed)."""
     out: dict[str, float] = {}
     for t in TARGETS:
         r = pred[t] - truth[t]
-        out[f"rmse_{t}"] = float(np.sqrt(np.mean(r * r)))
-        out[f"coverage68_{t}"] = float(np.mean(np.abs(r) <= pred[f"{t}_sigma"]))
+        out[f"{prefix}rmse_{t}"] = float(np.sqrt(np.mean(r * r)))
+        out[f"{prefix}bias_{t}"] = float(np.mean(r))
+        out[f"{prefix}coverage68_{t}"] = float(np.mean(np.abs(r) <= pred[f"{t}_sigma"]))
     return out
 
 
@@ -116,6 +138,7 @@ def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSiz
         load_set_model,
         load_sets,
         predict_sets,
+        refit_head,
         train_sets,
     )
     from upclens.learn.posterior import (
@@ -126,15 +149,22 @@ def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSiz
     )
 
     run = folder / f"eventset_N{n}"
+    settings = SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed)
+    base = _phi_base(size, n)
     t0 = time.perf_counter()
     if not (run / "model.pt").is_file():
-        train_sets(files["train"], files["val"], run, n,
-                   SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed))
+        if base is None:
+            train_sets(files["train"], files["val"], run, n, settings)
+        else:
+            refit_head(folder / f"eventset_N{base}", files["train"], files["val"], run, n,
+                       replace(settings, epochs=size.head_epochs))
     seconds = time.perf_counter() - t0
     model, _ = load_set_model(run)
-    test = load_sets(files["test"], n)
-    pred = predict_sets(model, test.feats)
-    scores: dict[str, Any] = _score(pred, test.labels)
+    scores: dict[str, Any] = {"phi_from_n": base}
+    for split, prefix in (("test", ""), ("fiducial", "fid_")):
+        if split in files:
+            data = load_sets(files[split], n)
+            scores.update(_score(predict_sets(model, data.feats), data.labels, prefix))
     if not (run / POSTERIOR_FILE).is_file():
         fit_posterior(run, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed))
     cov = check_posterior(run, files["test"], n_samples=500, seed=seed)
@@ -142,6 +172,17 @@ def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSiz
     scores["tarp_ecp"] = cov["tarp_ecp"]
     scores["interval_coverage"] = cov["interval_coverage"]
     return scores, seconds
+
+
+def _phi_base(size: EventLadderSize, n: int) -> int | None:
+    """The N whose per-event network serves N (None: N is trained through every event)."""
+    if n <= size.phi_max_n:
+        return None
+    below = [c for c in size.counts if c <= size.phi_max_n]
+    if not below:
+        raise ParameterError("counts", n, f"need an N <= {size.phi_max_n} to train the "
+                             f"per-event network that N = {n} reuses")
+    return max(below)
 
 
 def image_preprocess(train_images: np.ndarray) -> str:
@@ -154,7 +195,7 @@ def image_preprocess(train_images: np.ndarray) -> str:
 
 
 def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: EventLadderSize,
-            seed: int) -> tuple[dict[str, float], float]:
+            seed: int) -> tuple[dict[str, Any], float]:
     import torch
 
     from upclens.data.eventimages import write_set_images
@@ -163,7 +204,7 @@ def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: Event
     from upclens.learn.evaluation import predict_arrays
 
     img = {}
-    for split in ("train", "val", "test"):
+    for split in files:
         img[split] = folder / f"images_{kind}_N{n}_{split}.h5"
         if not img[split].is_file():
             write_set_images(files[split], img[split], n, kind, size.pixels)
@@ -177,9 +218,13 @@ def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: Event
         train(img["train"], img["val"], run, settings=settings, progress=False)
     seconds = time.perf_counter() - t0
     model, _ = load_model(run)
-    data = load_data(img["test"])
-    pred = predict_arrays(model, data.images, device=torch.device("cpu"))
-    return _score(pred, data.labels), seconds
+    scores: dict[str, Any] = {}
+    for split, prefix in (("test", ""), ("fiducial", "fid_")):
+        if split in img:
+            data = load_data(img[split])
+            pred = predict_arrays(model, data.images, device=torch.device("cpu"))
+            scores.update(_score(pred, data.labels, prefix))
+    return scores, seconds
 
 
 def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
@@ -199,7 +244,7 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
         if bad:
             raise ParameterError("counts", bad[0], f"must be in [1, {sz.n_max}] for size {size}")
         sz = replace(sz, counts=tuple(sorted(set(counts))))
-    bounds = read_bound(bound, bound_column)
+    read_bound(bound, bound_column)  # a bad bound file is refused before any work
     from upclens.data.generate import check_run
     from upclens.io import check_folder
 
@@ -211,13 +256,23 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
                          n_events=sz.n_max, chunk_size=4)
     files: dict[str, Path] = {}
     gen_seconds: dict[str, float] = {}
-    for k, (split, n) in enumerate((("train", sz.n_train), ("val", sz.n_val),
-                                    ("test", sz.n_test))):
+    splits = [("train", sz.n_train, cfg), ("val", sz.n_val, cfg), ("test", sz.n_test, cfg)]
+    if sz.n_fiducial:
+        splits.append(("fiducial", sz.n_fiducial, fiducial_config(cfg)))
+    for k, (split, n, split_cfg) in enumerate(splits):
         files[split] = folder / f"sets_{split}.h5"
         t0 = time.perf_counter()
-        generate_event_sets(cfg, n, seed * 10 + k, files[split], workers=workers,
+        generate_event_sets(split_cfg, n, seed * 10 + k, files[split], workers=workers,
                             progress=progress)
         gen_seconds[split] = time.perf_counter() - t0
+    bound_seconds = None
+    if bound is None and sz.matched_bound:
+        t0 = time.perf_counter()
+        bound = matched_bound(folder / BOUND_FILE, cfg, sz.counts)
+        bound_column = MATCHED_COLUMN
+        bound_seconds = time.perf_counter() - t0
+    bounds = read_bound(bound, bound_column)
+    prior_sd = {t: _prior_sd(getattr(cfg.priors, t)) for t in TARGETS}
     entries = []
     for n in sz.counts:
         for learner in LEARNERS:
@@ -228,13 +283,21 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
                                        seed)
             entry: dict[str, Any] = {"n_events": n, "learner": learner, **scores,
                                      "train_seconds": secs}
+            basis = "fid_" if "fiducial" in files else ""
             for t in TARGETS:
                 s = bounds.get(n, {}).get(t)
                 entry[f"sigma_crb_{t}"] = s
-                entry[f"ratio_{t}"] = None if s is None else scores[f"rmse_{t}"] / s
+                entry[f"ratio_{t}"] = None if s is None else scores[f"{basis}rmse_{t}"] / s
+                ref = (None if s is None else s if prior_sd[t] <= 0
+                       else (s ** -2 + prior_sd[t] ** -2) ** -0.5)
+                entry[f"sigma_ref_{t}"] = ref
+                entry[f"ratio_ref_{t}"] = None if ref is None else scores[f"{basis}rmse_{t}"] / ref
+            entry["ratio_basis"] = "fiducial" if basis else "test"
             entries.append(entry)
-    summary = {"size": asdict(sz), "seed": seed, "entries": entries,
-               "generation_seconds": gen_seconds, "bound": None if bound is None else str(bound),
+    summary = {"size": asdict(sz), "seed": seed, "entries": entries, "fiducial": FIDUCIAL,
+               "prior_sd": prior_sd, "generation_seconds": gen_seconds,
+               "bound": None if bound is None else str(bound), "bound_column": bound_column,
+               "bound_seconds": bound_seconds,
                "files": ["event_ladder.json", "event_ladder.md", "event_ladder.png"]}
     from upclens.io import atomic_path
 
@@ -246,15 +309,83 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
     return summary
 
 
+MATCHED_COLUMN = "event sets"
+
+
+def fiducial_config(cfg: Any) -> Any:
+    """The sets' configuration with (beta2, beta3, Delta r_np) fixed at ``FIDUCIAL`` (the
+    nuisance priors kept)."""
+    from upclens.data.config import Prior
+
+    pri = cfg.priors
+    fixed = replace(pri, beta2=Prior("fixed", value=FIDUCIAL["beta2"]),
+                    beta3=Prior("fixed", value=FIDUCIAL["beta3"]),
+                    delta_rnp=Prior("fixed", value=FIDUCIAL["delta_rnp"],
+                                    threshold=pri.delta_rnp.threshold))
+    return cfg.replace(priors=fixed)
+
+
+def matched_bound(path: Path, cfg: Any, counts: tuple[int, ...]) -> Path:
+    """``path`` holding the sets' event bound at ``FIDUCIAL`` for every N in ``counts``
+    (computed with ``information.event_fisher.sets_bound`` unless a file there already has
+    them)."""
+    from upclens.information.event_fisher import sets_bound
+    from upclens.io import write_json
+
+    if path.is_file():
+        try:
+            have = {round(float(n)) for n in json.loads(path.read_text("utf-8"))["n_values"]}
+            if set(counts) <= have:
+                return path
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    table = sets_bound(cfg.events, FIDUCIAL, [float(c) for c in counts], cfg.skin_type)
+    write_json(table, path, indent=1)
+    return path
+
+
+def _prior_sd(prior: Any) -> float:
+    """Standard deviation of a label prior (uniform: width / sqrt 12; fixed: 0)."""
+    if prior.kind == "uniform":
+        return (prior.high - prior.low) / 12 ** 0.5
+    if prior.kind == "normal":
+        return float(prior.sd)
+    if prior.kind == "binary":
+        return abs(prior.value) * (prior.fraction * (1 - prior.fraction)) ** 0.5
+    return 0.0
+
+
 def event_table(entries: list[dict[str, Any]]) -> str:
-    """Markdown: one line per (N, learner), RMSE per parameter (and RMSE / sigma_CRB)."""
-    head = ["N", "learner"] + [f"RMSE {t}" for t in TARGETS] + [f"/CRB {t}" for t in TARGETS]
+    """Markdown: one line per (N, learner): RMSE per parameter on the test sets (labels from
+    the priors), on the fiducial sets when scored, and RMSE / sigma_CRB (and over the
+    prior-aware reference) where a bound is given."""
+    fid = any("fid_rmse_beta2" in e for e in entries)
+    head = (["N", "learner"] + [f"RMSE {t}" for t in TARGETS]
+            + ([f"fiducial RMSE {t}" for t in TARGETS] if fid else [])
+            + [f"/CRB {t}" for t in TARGETS] + [f"/ref {t}" for t in TARGETS])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def ratio(e: dict[str, Any], key: str) -> str:
+        return "-" if e.get(key) is None else f"{e[key]:.2f}"
+
     for e in entries:
-        ratios = ["-" if e[f"ratio_{t}"] is None else f"{e[f'ratio_{t}']:.2f}" for t in TARGETS]
-        lines.append("| " + " | ".join([str(e["n_events"]), e["learner"],
-                                         *(f"{e[f'rmse_{t}']:.4g}" for t in TARGETS),
-                                         *ratios]) + " |")
+        row = [str(e["n_events"]), e["learner"], *(f"{e[f'rmse_{t}']:.4g}" for t in TARGETS)]
+        if fid:
+            row += [f"{e[f'fid_rmse_{t}']:.4g}" for t in TARGETS]
+        row += [ratio(e, f"ratio_{t}") for t in TARGETS]
+        row += [ratio(e, f"ratio_ref_{t}") for t in TARGETS]
+        lines.append("| " + " | ".join(row) + " |")
+    crb = [e for e in entries if e.get("sigma_crb_beta2") is not None]
+    if crb:
+        lines.append("")
+        lines.append("| N | " + " | ".join(f"sigma_CRB {t}" for t in TARGETS) + " | "
+                     + " | ".join(f"reference {t}" for t in TARGETS) + " |")
+        lines.append("|" + "---|" * (1 + 2 * len(TARGETS)))
+        for e in crb:
+            if e["learner"] == LEARNERS[0]:
+                lines.append(f"| {e['n_events']} | "
+                             + " | ".join(f"{e[f'sigma_crb_{t}']:.4g}" for t in TARGETS) + " | "
+                             + " | ".join(f"{e[f'sigma_ref_{t}']:.4g}" for t in TARGETS) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -268,7 +399,8 @@ def event_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
     for ax, t in zip(np.atleast_1d(axes), TARGETS, strict=True):
         for k, learner in enumerate(LEARNERS):
             es = [e for e in entries if e["learner"] == learner]
-            ax.plot([e["n_events"] for e in es], [e[f"rmse_{t}"] for e in es], "o-",
+            key = f"fid_rmse_{t}" if es and f"fid_rmse_{t}" in es[0] else f"rmse_{t}"
+            ax.plot([e["n_events"] for e in es], [e[key] for e in es], "o-",
                     color=f"C{k}", label=learner)
         crb = [(e["n_events"], e[f"sigma_crb_{t}"]) for e in entries
                if e["learner"] == LEARNERS[0] and e[f"sigma_crb_{t}"] is not None]
@@ -278,7 +410,8 @@ def event_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
         ax.set_yscale("log")
         ax.set_xlabel("events per set N")
         ax.set_title(PARAMETER_LABELS[t])
-    np.atleast_1d(axes)[0].set_ylabel("RMSE")
+    fid = any("fid_rmse_beta2" in e for e in entries)
+    np.atleast_1d(axes)[0].set_ylabel("RMSE at the fiducial point" if fid else "RMSE")
     np.atleast_1d(axes)[0].legend(fontsize=7)
     save_figure(fig, str(path))
     return Path(path)

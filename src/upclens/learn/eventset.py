@@ -105,6 +105,8 @@ class EventSetNet(nn.Module):
         self.register_buffer("target_mean", torch.zeros(n_t))
         self.register_buffer("target_std", torch.ones(n_t))
         self.register_buffer("sigma_scale", torch.ones(n_t))
+        self.register_buffer("pool_mean", torch.zeros(2 * w))
+        self.register_buffer("pool_std", torch.ones(2 * w))
 
     def summary(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, N, 5) -> pooled (B, 2w): mean and standard deviation of phi over the events."""
@@ -114,13 +116,28 @@ class EventSetNet(nn.Module):
         sd = torch.sqrt(((e - mean[:, None]) ** 2).mean(dim=1) + 1e-6)
         return torch.cat([mean, sd], dim=1)
 
-    def standardised(self, feats: torch.Tensor
+    def head_outputs(self, pooled: torch.Tensor
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, N, 5) -> mean (B, T), log sigma (B, T) standardised, skin logit (B,)."""
-        h = self.rho(self.summary(feats))
+        """Pooled (B, 2w) -> mean (B, T), log sigma (B, T) standardised, skin logit (B,); the
+        pooled moments are standardised with ``pool_mean``, ``pool_std`` (0 and 1 unless the
+        head was refitted on fixed pooled moments)."""
+        h = self.rho((pooled - self.pool_mean) / self.pool_std)
         out = self.regression(h)
         n_t = len(self.targets)
         return out[:, :n_t], out[:, n_t:].clamp(*LOG_SIGMA_RANGE), self.classifier(h)[:, 0]
+
+    def standardised(self, feats: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, N, 5) -> mean (B, T), log sigma (B, T) standardised, skin logit (B,)."""
+        return self.head_outputs(self.summary(feats))
+
+    def reset_head(self, seed: int) -> None:
+        """Fresh random weights for the head (rho, regression, classifier); phi is kept."""
+        torch.manual_seed(seed)
+        for module in (self.rho, self.regression, self.classifier):
+            for layer in module.modules():
+                if isinstance(layer, nn.Linear):
+                    layer.reset_parameters()
 
     def forward(self, feats: torch.Tensor) -> dict[str, torch.Tensor]:
         mu, log_sigma, logit = self.standardised(feats)
@@ -184,15 +201,17 @@ def _fit_scaling(model: EventSetNet, data: SetData) -> None:
 
 
 def _loss_on(model: EventSetNet, loss_fn: MultiTaskLoss, feats: np.ndarray, targets: np.ndarray,
-             classes: np.ndarray, batch: int) -> tuple[float, np.ndarray]:
-    """Mean validation objective and the (n, T) |y - mu| / sigma_raw of every set."""
+             classes: np.ndarray, batch: int, pooled: bool = False) -> tuple[float, np.ndarray]:
+    """Mean validation objective and the (n, T) |y - mu| / sigma_raw of every set; ``feats``
+    are the sets (n, N, 5), or their pooled summaries (n, 2w) when ``pooled``."""
     model.eval()
     total, z = 0.0, []
+    forward = model.head_outputs if pooled else model.standardised
     with torch.no_grad():
         for i in range(0, len(feats), batch):
             x = torch.from_numpy(np.ascontiguousarray(feats[i:i + batch]))
             y = (torch.from_numpy(targets[i:i + batch]) - model.target_mean) / model.target_std
-            mu, ls, logit = model.standardised(x)
+            mu, ls, logit = forward(x)
             loss, _ = loss_fn(mu, ls, logit, y, torch.from_numpy(classes[i:i + batch]))
             total += float(loss) * len(x)
             z.append(((y - mu).abs() * torch.exp(-ls)).numpy())
@@ -229,29 +248,47 @@ def _train(tr: SetData, va: SetData, out: Path, n_events: int, settings: SetSett
     _fit_scaling(model, tr)
     loss_fn = MultiTaskLoss("learned")
     batch = max(1, min(settings.batch_size, EVENTS_PER_BATCH // n_events))
+
+    def epoch_inputs() -> np.ndarray:
+        return (subsets_of(tr.feats, n_events, rng) if settings.subsample
+                else tr.feats[:, :n_events])
+
+    t0 = time.perf_counter()
+    history = _fit(model, loss_fn, [*model.parameters(), *loss_fn.parameters()], epoch_inputs,
+                   tr, va.feats, va, batch, settings, rng, progress, pooled=False)
+    return _finish(model, loss_fn, va.feats, va, batch, settings, tr, out, history,
+                   {"n_events": n_events, "train_seconds": time.perf_counter() - t0})
+
+
+def _fit(model: EventSetNet, loss_fn: MultiTaskLoss, params: list[torch.nn.Parameter],
+         epoch_inputs: Any, tr: SetData, va_inputs: np.ndarray, va: SetData, batch: int,
+         settings: SetSettings, rng: np.random.Generator, progress: bool, pooled: bool
+         ) -> list[dict[str, float]]:
+    """AdamW with a one-cycle schedule over ``settings.epochs``; ``epoch_inputs()`` gives the
+    training inputs of an epoch (sets, or pooled summaries when ``pooled``).  Leaves the model
+    at the epoch of lowest validation loss; returns the history."""
+    forward = model.head_outputs if pooled else model.standardised
     steps = settings.epochs * math.ceil(len(tr) / batch)
-    opt = torch.optim.AdamW([*model.parameters(), *loss_fn.parameters()], lr=settings.lr,
-                            weight_decay=settings.weight_decay)
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, settings.lr, total_steps=steps,
                                                 pct_start=0.2)
     best, best_state, history = math.inf, None, []
     t0 = time.perf_counter()
     for epoch in range(settings.epochs):
         model.train()
-        feats = (subsets_of(tr.feats, n_events, rng) if settings.subsample
-                 else tr.feats[:, :n_events])
+        inputs = epoch_inputs()
         order = rng.permutation(len(tr))
         for i in range(0, len(order), batch):
             idx = np.sort(order[i:i + batch])
-            x = torch.from_numpy(np.ascontiguousarray(feats[idx]))
+            x = torch.from_numpy(np.ascontiguousarray(inputs[idx]))
             y = (torch.from_numpy(tr.targets[idx]) - model.target_mean) / model.target_std
-            mu, ls, logit = model.standardised(x)
+            mu, ls, logit = forward(x)
             loss, _ = loss_fn(mu, ls, logit, y, torch.from_numpy(tr.classes[idx]))
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-        val_loss, _ = _loss_on(model, loss_fn, va.feats, va.targets, va.classes, batch)
+        val_loss, _ = _loss_on(model, loss_fn, va_inputs, va.targets, va.classes, batch, pooled)
         history.append({"epoch": epoch + 1, "val_loss": val_loss,
                         "seconds": time.perf_counter() - t0})
         if progress:
@@ -261,22 +298,95 @@ def _train(tr: SetData, va: SetData, out: Path, n_events: int, settings: SetSett
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
     assert best_state is not None
     model.load_state_dict(best_state)
+    return history
+
+
+def _finish(model: EventSetNet, loss_fn: MultiTaskLoss, va_inputs: np.ndarray, va: SetData,
+            batch: int, settings: SetSettings, tr: SetData, out: Path,
+            history: list[dict[str, float]], extra: dict[str, Any]) -> Path:
+    """Calibrate the sigmas on the validation sets and write model.pt and history.json."""
+    pooled = va_inputs.ndim == 2
     scale = np.ones(len(TARGETS))
     if settings.calibrate:
-        _, z = _loss_on(model, loss_fn, va.feats, va.targets, va.classes, batch)
+        _, z = _loss_on(model, loss_fn, va_inputs, va.targets, va.classes, batch, pooled)
         scale = np.maximum(np.quantile(z, 0.6827, axis=0), 1e-6)
         model.sigma_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
-    meta = {"model": MODEL_KIND, "n_events": n_events, "settings": asdict(settings),
+    meta = {"model": MODEL_KIND, "settings": asdict(settings),
             "dataset_config": json.dumps(tr.config, sort_keys=True),
             "targets": list(TARGETS), "sigma_scale": [float(s) for s in scale],
             "label_ranges": {t: [float(tr.labels[t].min()), float(tr.labels[t].max())]
                              for t in TARGETS},
-            "n_train": len(tr), "train_seconds": time.perf_counter() - t0,
+            "n_train": len(tr), **extra,
             "upclens_version": __version__, "torch_version": str(torch.__version__)}
     checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
                      "state_dict": model.state_dict(), "meta": meta}, out / checkpoint.MODEL_FILE)
     (out / "history.json").write_text(json.dumps(history, indent=1))
     return out
+
+
+def pooled_summaries(model: EventSetNet, feats: np.ndarray) -> np.ndarray:
+    """(n, N, 5) sets -> (n, 2w) pooled phi moments (float32), in batches of EVENTS_PER_BATCH
+    events."""
+    model.eval()
+    step = max(1, EVENTS_PER_BATCH // max(feats.shape[1], 1))
+    with torch.no_grad():
+        parts = [model.summary(torch.from_numpy(np.ascontiguousarray(feats[i:i + step])))
+                 for i in range(0, len(feats), step)]
+    return torch.cat(parts).numpy()
+
+
+def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Path,
+               out_dir: str | Path, n_events: int, settings: SetSettings | None = None,
+               threads: int = 1, progress: bool = False) -> Path:
+    """An EventSetNet for sets of ``n_events`` events that keeps the per-event network phi of
+    ``base_run`` (trained at a smaller N) and trains a fresh head on the pooled summaries of
+    the first ``n_events`` events of every set.
+
+    Why: the information of a set is a sum over its events, and the statistic that carries it
+    (the score of the per-event density) does not depend on N; only the map from the pooled
+    moments to the parameters does, as their noise falls like 1 / sqrt(N).  Phi learned on
+    many random subsets at a smaller N therefore serves a larger N, and the head is cheap to
+    retrain (the pooled summaries are computed once): at N = 1e5 this replaces ~40 CPU minutes
+    of training through every event by one forward pass.  Writes ``out_dir/model.pt`` (meta
+    'phi_from' names the base run) and ``history.json``; returns the folder."""
+    settings = settings or SetSettings()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model, base_meta = load_set_model(base_run)
+    tr = load_sets(train_path, n_events)
+    va = load_sets(val_path, n_events)
+    same = json.dumps(tr.config, sort_keys=True) == base_meta["dataset_config"]
+    if not same or tr.config != va.config:
+        raise ParameterError("train", str(train_path), "must come from the base model's "
+                             "configuration (and so must the validation sets)")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        t0 = time.perf_counter()
+        s_tr, s_va = pooled_summaries(model, tr.feats), pooled_summaries(model, va.feats)
+        t_pool = time.perf_counter() - t0
+        model.reset_head(settings.seed)
+        # the pooled moments of 1e5 events differ between sets by little: standardise them
+        st = torch.from_numpy(s_tr)
+        model.pool_mean.copy_(st.mean(dim=0))
+        model.pool_std.copy_(st.std(dim=0).clamp_min(1e-6))
+        for p in model.phi.parameters():
+            p.requires_grad_(False)
+        loss_fn = MultiTaskLoss("learned")
+        rng = np.random.default_rng(settings.seed)
+        head = [*model.rho.parameters(), *model.regression.parameters(),
+                *model.classifier.parameters(), *loss_fn.parameters()]
+        batch = min(settings.batch_size, len(tr))
+        history = _fit(model, loss_fn, head, lambda: s_tr, tr, s_va, va, batch, settings, rng,
+                       progress, pooled=True)
+        for p in model.phi.parameters():
+            p.requires_grad_(True)
+        return _finish(model, loss_fn, s_va, va, batch, settings, tr, out, history,
+                       {"n_events": n_events, "phi_from": str(base_run),
+                        "phi_n_events": int(base_meta["n_events"]), "pool_seconds": t_pool,
+                        "train_seconds": time.perf_counter() - t0})
+    finally:
+        torch.set_num_threads(previous)
 
 
 def subsets_of(feats: np.ndarray, n_events: int, rng: np.random.Generator) -> np.ndarray:
@@ -300,6 +410,9 @@ def load_set_model(run_dir: str | Path) -> tuple[EventSetNet, dict[str, Any]]:
         raise ParameterError("model", str(run_dir), "is not an event-set model (it reads "
                              "images; use upclens predict)")
     model = EventSetNet(SetSettings.from_dict(meta["settings"]))
-    model.load_state_dict(obj["state_dict"])
+    state = dict(obj["state_dict"])
+    for name in ("pool_mean", "pool_std"):  # models saved before the refitted heads
+        state.setdefault(name, getattr(model, name))
+    model.load_state_dict(state)
     model.eval()
     return model, meta

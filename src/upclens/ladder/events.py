@@ -131,42 +131,56 @@ def _score(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray], prefix: st
     return out
 
 
-def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSize, seed: int
-              ) -> tuple[dict[str, Any], float]:
-    from upclens.learn.eventset import (
-        SetSettings,
-        load_set_model,
-        load_sets,
-        predict_sets,
-        refit_head,
-        train_sets,
-    )
-    from upclens.learn.posterior import (
-        POSTERIOR_FILE,
-        FlowSettings,
-        check_posterior,
-        fit_posterior,
-    )
+SECONDS_FILE = "train_seconds.json"
+
+
+def _timed(run: Path, work: Any) -> float:
+    """Run ``work()`` unless ``run`` already holds a model; its seconds, stored in the run
+    (so that a resumed ladder reports the cost of runs it reuses)."""
+    if not (run / "model.pt").is_file():
+        t0 = time.perf_counter()
+        work()
+        (run / SECONDS_FILE).write_text(json.dumps({"seconds": time.perf_counter() - t0}))
+    try:
+        return float(json.loads((run / SECONDS_FILE).read_text())["seconds"])
+    except (OSError, ValueError, KeyError):
+        return float("nan")
+
+
+def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSize,
+                   seed: int) -> float:
+    """Train (or reuse) the event-set network at N and its posterior flow (training and
+    validation sets only); returns the network's training seconds."""
+    from upclens.learn.eventset import SetSettings, refit_head, train_sets
+    from upclens.learn.posterior import POSTERIOR_FILE, FlowSettings, fit_posterior
 
     run = folder / f"eventset_N{n}"
     settings = SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed)
     base = _phi_base(size, n)
-    t0 = time.perf_counter()
-    if not (run / "model.pt").is_file():
-        if base is None:
-            train_sets(files["train"], files["val"], run, n, settings)
-        else:
-            refit_head(folder / f"eventset_N{base}", files["train"], files["val"], run, n,
-                       replace(settings, epochs=size.head_epochs))
-    seconds = time.perf_counter() - t0
+    if base is None:
+        seconds = _timed(run, lambda: train_sets(files["train"], files["val"], run, n, settings))
+    else:
+        seconds = _timed(run, lambda: refit_head(folder / f"eventset_N{base}", files["train"],
+                                                 files["val"], run, n,
+                                                 replace(settings, epochs=size.head_epochs)))
+    if not (run / POSTERIOR_FILE).is_file():
+        fit_posterior(run, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed))
+    return seconds
+
+
+def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSize, seed: int
+              ) -> tuple[dict[str, Any], float]:
+    from upclens.learn.eventset import load_set_model, load_sets, predict_sets
+    from upclens.learn.posterior import check_posterior
+
+    seconds = train_eventset(folder, files, n, size, seed)
+    run = folder / f"eventset_N{n}"
     model, _ = load_set_model(run)
-    scores: dict[str, Any] = {"phi_from_n": base}
+    scores: dict[str, Any] = {"phi_from_n": _phi_base(size, n)}
     for split, prefix in (("test", ""), ("fiducial", "fid_")):
         if split in files:
             data = load_sets(files[split], n)
             scores.update(_score(predict_sets(model, data.feats), data.labels, prefix))
-    if not (run / POSTERIOR_FILE).is_file():
-        fit_posterior(run, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed))
     cov = check_posterior(run, files["test"], n_samples=500, seed=seed)
     scores["posterior_passed"] = cov["passed"]
     scores["tarp_ecp"] = cov["tarp_ecp"]
@@ -194,30 +208,49 @@ def image_preprocess(train_images: np.ndarray) -> str:
     return "log_pixel" if bool((np.asarray(train_images).sum(axis=0) > 0).all()) else "log_global"
 
 
-def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: EventLadderSize,
-            seed: int) -> tuple[dict[str, Any], float]:
-    import torch
-
+def _images(folder: Path, files: dict[str, Path], n: int, kind: str, size: EventLadderSize
+            ) -> dict[str, Path]:
     from upclens.data.eventimages import write_set_images
-    from upclens.learn import TrainSettings, load_model, train
-    from upclens.learn.datasource import load_data
-    from upclens.learn.evaluation import predict_arrays
 
     img = {}
     for split in files:
         img[split] = folder / f"images_{kind}_N{n}_{split}.h5"
         if not img[split].is_file():
             write_set_images(files[split], img[split], n, kind, size.pixels)
+    return img
+
+
+def train_resnet(folder: Path, files: dict[str, Path], n: int, kind: str,
+                 size: EventLadderSize, seed: int) -> float:
+    """Histogram the training and validation sets at N and train (or reuse) the ResNet on
+    them; returns its training seconds."""
+    from upclens.learn import TrainSettings, train
+    from upclens.learn.datasource import load_data
+
+    img = _images(folder, {k: files[k] for k in ("train", "val")}, n, kind, size)
     run = folder / f"resnet_{kind}_N{n}"
-    t0 = time.perf_counter()
-    if not (run / "model.pt").is_file():
+
+    def work() -> None:
         settings = TrainSettings(width=size.width, epochs=size.image_epochs, seed=seed,
                                  augment="flip" if kind == "lab" else "none", device="cpu",
                                  patience=max(2, size.image_epochs),
                                  preprocess=image_preprocess(load_data(img["train"]).images))
         train(img["train"], img["val"], run, settings=settings, progress=False)
-    seconds = time.perf_counter() - t0
-    model, _ = load_model(run)
+
+    return _timed(run, work)
+
+
+def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: EventLadderSize,
+            seed: int) -> tuple[dict[str, Any], float]:
+    import torch
+
+    from upclens.learn import load_model
+    from upclens.learn.datasource import load_data
+    from upclens.learn.evaluation import predict_arrays
+
+    seconds = train_resnet(folder, files, n, kind, size, seed)
+    img = _images(folder, files, n, kind, size)
+    model, _ = load_model(folder / f"resnet_{kind}_N{n}")
     scores: dict[str, Any] = {}
     for split, prefix in (("test", ""), ("fiducial", "fid_")):
         if split in img:

@@ -358,3 +358,31 @@ class IsobarSensitivityResult(StageResult):
     y_max: float
     numerics: str
     bound_file: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedRow:
+    """One published number against the model (``published.table.ComparisonRow``): what is
+    compared, its unit, the model's value and error, the data and its one-sigma error (for a
+    chi2 row the ndf), the pull (or the chi2), the metric ('pull', 'chi2/ndf', 'sign'), the
+    source and what the comparison rests on.  NaN values are stored as None."""
+
+    quantity: str
+    unit: str
+    model: float | None
+    model_error: float | None
+    data: float | None
+    data_error: float | None
+    pull: float | None
+    metric: str
+    source: str
+    choices: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComparisonResult(StageResult):
+    """The table of ``upclens compare``: one :class:`PublishedRow` per published number, and
+    the CPU seconds it took."""
+
+    rows: list[PublishedRow]
+    cpu_seconds: float

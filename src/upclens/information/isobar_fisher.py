@@ -53,7 +53,8 @@ SQUARED = {"beta2_sq": Parameter("beta2_sq", SQUARED_STEP, 0.0, max(BETA2_RANGE)
            "beta3_sq": Parameter("beta3_sq", SQUARED_STEP, 0.0, max(BETA3_RANGE) ** 2)}
 SHARED = ("sigma_vn_scale",)
 """Nuisances shared by the species (the same J/psi-nucleon physics); R and a are per species."""
-N_GRID = (100.0, 200.0, 500.0, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6)
+N_GRID = (100.0, 200.0, 500.0, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7,
+          1e8)
 """J/psi per species at which the bound file gives sigma(difference)."""
 N_MAX = 1e12
 """Largest N per species searched for a k-sigma observation (beyond: inf)."""

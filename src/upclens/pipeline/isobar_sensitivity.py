@@ -132,7 +132,8 @@ def markdown(table: dict[str, Any]) -> str:
 def figure(table: dict[str, Any], path: Path) -> None:
     """sigma(difference) against N per species, one panel per difference: one colour per class
     selection, dashed pT only, solid with the daughter angle (nuisance priors marginalised);
-    the horizontal lines |model difference| / 3 and / 5; STAR's ~200 per species dotted."""
+    grey: the last analysis with the daughter angle and the nuisances known; the horizontal
+    lines |model difference| / 3 and / 5; STAR's ~200 per species dotted."""
     import numpy as np
 
     from upclens.information.isobar_fisher import DIFFERENCES
@@ -148,6 +149,9 @@ def figure(table: dict[str, Any], path: Path) -> None:
             style = "-" if row["analysis"]["angle"] else "--"
             ax.plot(n, [np.inf if v is None else v for v in row["sigma"][d]], style,
                     color=colour, label=row["name"])
+        both = [r for r in table["columns"] if r["analysis"]["angle"]][-1]
+        ax.plot(n, [np.inf if v is None else v for v in both["sigma_known"][d]], "-",
+                color="0.55", lw=0.8, label=f"{both['name']}, R, a, sigma_J/psiN known")
         diff = abs(table["differences"][d])
         for k, ls in zip(SIGNIFICANCE, (":", "-."), strict=True):
             ax.axhline(diff / k, color="k", ls=ls, lw=0.9, label=f"{k:g} sigma")

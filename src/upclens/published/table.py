@@ -296,7 +296,7 @@ ROW_BUILDERS = ("alice_coherent_rows", "skin_row", "alice_incoherent_row", "alic
 
 
 def compare_published(builders: tuple[str, ...] | None = None) -> ComparisonTable:
-    """Every row (about three minutes on one core), or those of ``builders`` (names of
+    """Every row (about 21 CPU seconds), or those of ``builders`` (names of
     :data:`ROW_BUILDERS`, in that order)."""
     from upclens.errors import check_choice
 

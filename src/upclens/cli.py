@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                 "observables and an HTML report"),
     "isobar": ("upclens.pipeline.isobar", "Ru+Ru against Zr+Zr as STAR records them: ratios "
                                           "and systematic effects, with an HTML report"),
+    "isobar-fisher": ("upclens.pipeline.isobar_sensitivity",
+                      "Fisher information of the Ru/Zr ratio for the Ru - Zr differences"),
     "generate": ("upclens.data.commands", "simulate a labelled image dataset into an HDF5 file"),
     "dataset": ("upclens.data.commands", "inspect, check, split dataset files"),
     "events": ("upclens.data.eventcommands",

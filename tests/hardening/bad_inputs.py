@@ -518,6 +518,18 @@ def isobar_cases() -> list[Case]:
                           BAD_INTEGERS))
 
 
+def isobar_fisher_cases() -> list[Case]:
+    base = ("--out", "{o}/isf", "--numerics", "coarse")
+    rows = [("pt-max 0", ["--pt-max", "0"], "pt_max"),
+            ("pt-max 2", ["--pt-max", "2"], "pt_max"),
+            ("numerics unknown", ["--numerics", "fine"], "numerics"),
+            ("out is a file", ["--out", "{m}/text.txt"], "out"),
+            ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
+            ("out is a device", ["--out", "/dev/null"], "out")]
+    return (_cases("isobar-fisher", base, rows)
+            + _flag_sweep("isobar-fisher", base, ("--pt-max",), BAD_NUMBERS))
+
+
 def event_fisher_cases() -> list[Case]:
     base = ("--out", "{o}/ef", "--coarse")
     rows = [("unknown nucleus", ["--nucleus", "Xe129"], "nucleus"),
@@ -557,7 +569,8 @@ COMMANDS: dict[str, Callable[[], list[Case]]] = {
     "observables": observables_cases, "sensitivity": sensitivity_cases,
     "v3-study": v3_study_cases, "run": run_cases, "ladder": ladder_cases,
     "events": events_cases, "infer": infer_cases, "event-ladder": event_ladder_cases,
-    "compare": compare_cases, "isobar": isobar_cases, "event-fisher": event_fisher_cases,
+    "compare": compare_cases, "isobar": isobar_cases, "isobar-fisher": isobar_fisher_cases,
+    "event-fisher": event_fisher_cases,
 }
 
 

@@ -93,12 +93,29 @@ def test_shift_in_errors_and_cos_ratio_closed_forms():
 def test_tiny_isobar_study_writes_its_report_and_refuses_another_plan(tmp_path):
     from upclens.cli import main
     from upclens.errors import ParameterError
+    from upclens.information.isobar_fisher import DIFFERENCES, read_difference_bound
     from upclens.pipeline.isobar import IsobarPlan, run_isobar
-    from upclens.pipeline.results import IsobarRatiosResult, IsobarSystematicsResult
+    from upclens.pipeline.results import (
+        IsobarRatiosResult,
+        IsobarSensitivityResult,
+        IsobarSystematicsResult,
+    )
 
-    plan = IsobarPlan(model_events=20_000, star_counts=20, rapidity=(0.0, 0.0))
+    plan = IsobarPlan(model_events=20_000, star_counts=20, rapidity=(0.0, 0.0),
+                      fisher_numerics="coarse", fisher_pt_max=0.06)
     results = run_isobar(tmp_path / "iso", plan, progress=False)
     ratios, syst = results["ratios"], results["systematics"]
+    sens = results["sensitivity"]
+    assert isinstance(sens, IsobarSensitivityResult)
+    assert [c.name for c in sens.columns][:2] == ["XnXn: pT", "XnXn: pT + daughter angle"]
+    bound = read_difference_bound(tmp_path / "iso" / sens.bound_file, "0nXn: pT")
+    assert sorted(bound) == sorted(sens.n_values)
+    for c in sens.columns:
+        for d in DIFFERENCES:
+            # sigma falls with N; the N for 5 sigma is beyond that for 3 sigma
+            assert all(a > b for a, b in zip(c.sigma[d], c.sigma[d][1:], strict=False))
+            if c.n_for["3"][d] is not None and c.n_for["5"][d] is not None:
+                assert c.n_for["5"][d] > c.n_for["3"][d]
     assert isinstance(ratios, IsobarRatiosResult)
     assert isinstance(syst, IsobarSystematicsResult)
     assert [c.neutron_class for c in ratios.selections] == list(iso.NEUTRON_SELECTIONS)
@@ -111,7 +128,8 @@ def test_tiny_isobar_study_writes_its_report_and_refuses_another_plan(tmp_path):
             assert row.spectrum_alone == row.spectrum_ratio == 0.0
     page = (tmp_path / "iso" / "report.html").read_text()
     for words in ("Which systematic effects cancel in the ratio", "Ru/Zr ratios, neutron class "
-                  "XnXn", "Delta r_np (fm)"):
+                  "XnXn", "Delta r_np (fm)", "Sensitivity of the ratio",
+                  "N per species for 5 sigma"):
         assert words in page
     stored = json.loads((tmp_path / "iso" / "stages" / "ratios.json").read_text())
     assert IsobarRatiosResult.from_dict(stored).selections == ratios.selections

@@ -84,3 +84,21 @@ def test_measured_neutron_skin_describes_alice_shape():
     none = fit_alice_coherent_pb()
     assert skin.chi2 < none.chi2
     assert chi2_dist.sf(skin.chi2, skin.ndf) > 0.05
+
+
+def test_t_min_is_the_mesons_own():
+    """q_z = M / (2 gamma) at y = 0, so t_min scales as M^2; the rho0 spectrum reaches the
+    rapidities where a J/psi would be below threshold (|y| = 5.3 at 200 GeV, STAR's rho0
+    cross section integrates to y_beam) and starts at the rho0's own t_min."""
+    from upclens.physics.mesons import meson
+    from upclens.physics.numerics import Numerics
+
+    ratio = minimum_t(200.0, 0.0, "rho0") / minimum_t(200.0, 0.0, "jpsi")
+    assert ratio == pytest.approx((meson("rho0").mass / meson("jpsi").mass) ** 2, rel=1e-12)
+    t_min = minimum_t(200.0, -5.3, "rho0")
+    t = np.array([0.5 * t_min, t_min + 1e-4, t_min + 1e-3])  # t_min ~ 0.5 GeV^2 here
+    coarse = Numerics(dx=0.7, n_orient_cos=8, n_orient_azimuth=16)
+    spec = coherent_tspectrum(Nucleus.from_preset("Au197"), t, 200.0, -5.3, numerics=coarse,
+                              meson="rho0")
+    assert spec[0] == 0.0
+    assert np.all(spec[1:] > 0)

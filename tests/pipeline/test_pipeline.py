@@ -145,7 +145,8 @@ def test_tiny_study_writes_every_part(tiny_study):
                  "information/crb_versus_n.png", "information/headline.png",
                  "information/headline.json", "explain/explain.json",
                  "ratios/ratio_maps.png", "physics/alice_tspectrum.png", "ladder/ladder.png",
-                 "events/cos_n_delta_phi.png", "events/spectra_by_neutron_class.png"):
+                 "events/cos_n_delta_phi.png", "events/spectra_by_neutron_class.png",
+                 "comparison/comparison.md", "comparison/comparison.json"):
         assert (out / name).exists(), name
     heads = metrics["headline"]
     for key in ("r2_beta2", "r2_beta3", "skin_accuracy", "alice_pb208_chi2_per_ndf"):
@@ -156,7 +157,7 @@ def test_tiny_study_writes_every_part(tiny_study):
     assert "smallest number of J/psi" in (out / "report.html").read_text()
     assert set(metrics["timing_s"]) == {"generate", "train", "evaluate", "information",
                                         "explain", "observables", "physics_checks", "events",
-                                        "ladder"}
+                                        "comparison", "ladder"}
     assert json.loads((out / "metrics.json").read_text())["headline"] == heads
 
 
@@ -187,6 +188,25 @@ def test_events_stage_shows_the_j_psi_sign_and_the_neutron_classes(tiny_study):
     page = (out / "report.html").read_text()
     assert "Events a detector records" in page
     assert "&lt;cos 4 Delta phi&gt;, STAR acceptance and resolution" in page
+
+
+def test_comparison_stage_shows_the_table_of_upclens_compare(tiny_study):
+    """The report carries every row of the published comparison, as comparison.md has it."""
+    from upclens.pipeline.results import ComparisonResult
+    from upclens.published.table import ComparisonRow, ComparisonTable
+
+    out, _, metrics = tiny_study
+    comp = ComparisonResult.from_dict(metrics["stages"]["comparison"])
+    assert len(comp.rows) >= 10
+    assert comp.cpu_seconds > 0
+    rows = [ComparisonRow(**{k: (float("nan") if v is None else v)
+                             for k, v in dataclasses.asdict(r).items()}) for r in comp.rows]
+    assert ComparisonTable(rows=tuple(rows)).markdown() == (
+        out / "comparison" / "comparison.md").read_text()
+    page = (out / "report.html").read_text()
+    assert "The model against published numbers" in page
+    assert "rho0 strong-interaction radius of Au" in page
+    assert "STAR, PRC 77 (2008) 034910" in page
 
 
 def test_written_config_is_accepted_by_generate(tiny_study):

@@ -22,6 +22,7 @@ import numpy as np
 from upclens.errors import ParameterError, check_choice, check_range
 from upclens.information.events_model import (
     CHANNELS,
+    CLASSES,
     N_PHI,
     DensityCache,
     EngineSettings,
@@ -45,6 +46,10 @@ class EventAnalysis:
     detector: a preset of physics/detector.py or None.  pt_max: window |pT| < pt_max (GeV).
     incoherent: a nucleon-level incoherent background whose share is a parameter.
     square (b known only): the window |px|, |py| < pt_max of today's images instead of the disk.
+    neutron_classes: keep only the events of these classes (each tagged; names of
+    events_model.CLASSES), the selection of a trigger; empty: all events (tagged when
+    ``classes``).  angle: read Delta phi; False integrates it out, which with a detector keeps
+    the acceptance of the decay (pT only, as measured through the daughters).
     """
 
     b_known: bool = False
@@ -56,9 +61,16 @@ class EventAnalysis:
     incoherent: bool = False
     n_phi: int = N_PHI
     square: bool = False
+    neutron_classes: tuple[str, ...] = ()
+    angle: bool = True
 
     def __post_init__(self) -> None:
         check_choice("channel", self.channel, CHANNELS)
+        for c in self.neutron_classes:
+            check_choice("neutron class", c, CLASSES)
+        if len(set(self.neutron_classes)) != len(self.neutron_classes):
+            raise ParameterError("neutron_classes", ",".join(self.neutron_classes),
+                                 "must not repeat a class")
         check_range("pt_max", self.pt_max, 0.01, 1.0)
         check_range("n_phi", self.n_phi, 4, 1024)
         if self.detector is not None:
@@ -97,7 +109,10 @@ class EventModel:
         a = self.analysis
         n_r = int(np.sum(d.ring_edges[1:] <= a.pt_max + 1e-9))
         yi = (np.arange(d.y.size) if a.rapidity else np.array([int(np.argmin(np.abs(d.y)))]))
-        ci = np.array([1, 2, 3]) if a.classes else np.array([0])
+        if a.neutron_classes:
+            ci = np.array([1 + CLASSES.index(c) for c in a.neutron_classes])
+        else:
+            ci = np.array([1, 2, 3]) if a.classes else np.array([0])
         wy = d.y_weight[yi] if a.rapidity else np.ones(1)
         mom = d.rings[np.ix_(yi, ci, np.arange(n_r))] * wy[:, None, None, None]
         return mom, d.y[yi], d.ring_edges[:n_r + 1]
@@ -130,6 +145,8 @@ class EventModel:
         else:
             f = self.factors(y, edges)
             coh = np.einsum("ycrk,kyrf->ycrf", mom, f)
+            if not a.angle:
+                coh = coh.sum(axis=-1)
         coh = coh / coh.sum()
         if not a.incoherent:
             return coh
@@ -140,6 +157,8 @@ class EventModel:
         bg = yc[:, :, None] * q[None, None, :]
         if a.channel != "none":
             bg = np.einsum("ycr,yrf->ycrf", bg, self.factors(y, edges)[0])
+            if not a.angle:
+                bg = bg.sum(axis=-1)
         bg = bg / bg.sum()
         return (1.0 - frac) * coh + frac * bg
 

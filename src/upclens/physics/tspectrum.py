@@ -21,10 +21,11 @@ from upclens.physics.settings import ModelSwitches
 NB_TO_MB = 1.0e-6
 
 
-def minimum_t(sqrt_snn: float = 5020.0, rapidity: float = 0.0) -> float:
-    """t_min = (q_z hbar c)^2 in GeV^2: the smallest |t| of coherent production at (sqrt_snn,
-    rapidity); 3.3e-7 GeV^2 for Pb-Pb at 5.02 TeV and y = 0."""
-    return (TargetKinematics.build(sqrt_snn, rapidity, +1).qz * HBARC) ** 2
+def minimum_t(sqrt_snn: float = 5020.0, rapidity: float = 0.0, meson: str = "jpsi") -> float:
+    """t_min = (q_z hbar c)^2 in GeV^2: the smallest |t| of coherent production of ``meson`` at
+    (sqrt_snn, rapidity); 3.3e-7 GeV^2 for J/psi in Pb-Pb at 5.02 TeV and y = 0."""
+    kin = TargetKinematics.build(sqrt_snn, rapidity, +1, meson=get_meson(meson))
+    return (kin.qz * HBARC) ** 2
 
 
 def coherent_tspectrum(nucleus: Nucleus, t: np.ndarray, sqrt_snn: float = 5020.0,
@@ -52,7 +53,7 @@ def coherent_tspectrum(nucleus: Nucleus, t: np.ndarray, sqrt_snn: float = 5020.0
         mean_gamma = mean_gamma + np.tensordot(weights[i0:i0 + numerics.batch], g, axes=1)
     projection = mean_gamma.sum(axis=0) * grid.dx  # integrate over y: (Nx,)
     t = np.asarray(t, dtype=float)
-    t_min = minimum_t(sqrt_snn, rapidity)
+    t_min = (kin.qz * HBARC) ** 2  # minimum_t of this meson
     pt = np.sqrt(np.clip(t - t_min, 0.0, None))
     amp = np.exp(1j * np.outer(pt.ravel(), grid.x) / HBARC) @ projection * grid.dx
     dsdt = kin.amplitude_scale**2 * NB_TO_MB * np.abs(amp) ** 2

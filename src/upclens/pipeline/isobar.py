@@ -5,8 +5,11 @@ Stages: ``ratios`` (events of both species with their literature structure, STAR
 and neutron classes; the Ru/Zr ratios of the pT spectrum and of <cos 2 Delta phi> from a large
 model sample and from a sample of STAR-like size, with statistical errors) and
 ``systematics`` (each systematic effect varied in both species together, on the same events,
-and its shift of each species alone and of the ratios).  The output folder holds one folder
-per stage, ``stages/*.json`` and ``report.html``.
+and its shift of each species alone and of the ratios) and ``sensitivity`` (the Fisher
+information of the ratio measurement for the Ru - Zr differences of beta2^2, beta3^2 and
+Delta r_np: sigma against N per species and the N for 3 and 5 sigma, with the bound file
+``isobar/sensitivity.json``).  The output folder holds ``isobar/``, ``stages/*.json`` and
+``report.html``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from upclens.pipeline.results import (
     BinnedCurve,
     IsobarCurves,
     IsobarRatiosResult,
+    IsobarSensitivityResult,
     IsobarSystematicsResult,
     SystematicRow,
 )
@@ -38,7 +42,8 @@ class IsobarPlan:
     model_events: collisions per species for the model curves and the systematic shifts.
     star_counts: accepted J/psi per species in each neutron selection, the size of the
     STAR-like sample (docs/isobar.md: the estimate behind 200).  rapidity: the J/psi rapidity
-    range; sqrt_snn in GeV; seed: base seed.
+    range; sqrt_snn in GeV; seed: base seed.  fisher_numerics: accuracy of the event densities
+    of the sensitivity stage ('full' or 'coarse'); fisher_pt_max: its pair-pT window (GeV).
     """
 
     model_events: int = 2_000_000
@@ -46,8 +51,15 @@ class IsobarPlan:
     seed: int = 1
     rapidity: tuple[float, float] = (-1.0, 1.0)
     sqrt_snn: float = 200.0
+    fisher_numerics: str = "full"
+    fisher_pt_max: float = 0.2
 
     def __post_init__(self) -> None:
+        from upclens.errors import check_choice, check_range
+        from upclens.pipeline.isobar_sensitivity import NUMERICS
+
+        check_choice("fisher_numerics", self.fisher_numerics, NUMERICS)
+        check_range("fisher_pt_max", self.fisher_pt_max, 0.02, 1.0)
         check_integer("model_events", self.model_events, 10_000, 10**9)
         check_integer("star_counts", self.star_counts, 10, 10**8)
         check_integer("seed", self.seed, 0, 2**63 - 1)
@@ -178,6 +190,17 @@ def systematics_stage(out: Path, plan: IsobarPlan, _: dict[str, Any]
     _systematics_figure(rows, folder / "systematics.png")
     return IsobarSystematicsResult(files=["isobar/systematics.png"], rows=rows,
                                    star_counts=plan.star_counts)
+
+
+def sensitivity_stage(out: Path, plan: IsobarPlan, _: dict[str, Any]
+                      ) -> IsobarSensitivityResult:
+    """The Fisher information of the ratio measurement for the Ru - Zr differences, at the
+    plan's rapidity reach (|y| < max |rapidity|), in STAR's acceptance and neutron classes."""
+    from upclens.pipeline.isobar_sensitivity import sensitivity
+
+    y_max = max(abs(v) for v in plan.rapidity)
+    return sensitivity(out / "isobar", pt_max=plan.fisher_pt_max, y_max=y_max,
+                       numerics=plan.fisher_numerics)
 
 
 def _systematic_row(syst: Any, cls: str, nominal: dict[str, Any], varied: dict[str, Any],
@@ -315,7 +338,9 @@ def build_stages(out: Path, plan: IsobarPlan) -> list[Stage]:
                   "Ru/Zr ratios of the pT spectrum and of cos 2(Delta phi)", IsobarRatiosResult),
             Stage("systematics", partial(systematics_stage, out, plan),
                   "systematic effects varied in both species together",
-                  IsobarSystematicsResult)]
+                  IsobarSystematicsResult),
+            Stage("sensitivity", partial(sensitivity_stage, out, plan),
+                  "Fisher information of the Ru - Zr differences", IsobarSensitivityResult)]
 
 
 def run_isobar(out: str | Path, plan: IsobarPlan | None = None, progress: bool = True

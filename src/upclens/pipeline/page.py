@@ -15,6 +15,7 @@ from upclens import __version__
 from upclens.io import write_json
 from upclens.pipeline import wording
 from upclens.pipeline.results import (
+    ComparisonResult,
     EvaluateResult,
     EventsResult,
     ExplainResult,
@@ -145,6 +146,8 @@ def write_report(out: Path, results: Results, config_toml: str, plan: dict[str, 
             ("physics_checks", "Physics check against data", physics_section,
              PhysicsChecksResult, "physics/"),
             ("events", "Events a detector records", events_section, EventsResult, "events/"),
+            ("comparison", "The model against published numbers", comparison_section,
+             ComparisonResult, "comparison/"),
             ("ladder", "Realism ladder", ladder_section, LadderResult, "ladder/")):
         if stage in results:
             write_section(rep.section(title), _typed(results[stage], result_type))
@@ -233,6 +236,15 @@ def events_section(sec: Section, ev: EventsResult) -> None:
              "the azimuth between the pair pT and p(e+) - p(e-).")
     sec.table([wording.selection_row(s) for s in ev.selections])
     sec.table(wording.cos_n_rows(ev.selections))
+
+
+def comparison_section(sec: Section, comp: ComparisonResult) -> None:
+    """The table of ``upclens compare``: model, data, pull (or chi2) and the choices."""
+    sec.text("Every published number the model predicts (docs/comparison.md; the data are "
+             "shipped in upclens/reference).  Pull = (model - data) / sqrt(data error^2 + "
+             "model error^2); spectra give a chi2 with its number of degrees of freedom; the "
+             f"cos 2 Delta phi rows compare the sign only.  CPU time {comp.cpu_seconds:.0f} s.")
+    sec.table([wording.published_row(r) for r in comp.rows])
 
 
 def ladder_section(sec: Section, ladder: LadderResult) -> None:

@@ -32,7 +32,8 @@ class RunPlan:
     panel.  n_events: J/psi counts of that panel.  ladder: size of the realism ladder run
     after the main study (a size of :func:`upclens.ladder.rows.ladder_size`; None: no ladder).
     decay_events: collisions of the events stage (decay events of the study's nucleus at the
-    reference point).
+    reference point).  comparison: the rows of the table of the model against published numbers
+    (names of ``published.table.ROW_BUILDERS``; None: every row, () : no comparison stage).
     """
 
     name: str
@@ -45,8 +46,14 @@ class RunPlan:
     seed: int = 1
     ladder: str | None = None
     decay_events: int = 200_000
+    comparison: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.comparison:
+            from upclens.published.table import ROW_BUILDERS
+
+            for name in self.comparison:
+                check_choice("comparison row", name, ROW_BUILDERS)
         for name, value, lo, hi in (("n_images", self.n_images, 10, 10**9),
                                     ("explain_images", self.explain_images, 1, 10**6),
                                     ("decay_events", self.decay_events, 1000, 10**9),
@@ -66,7 +73,9 @@ class RunPlan:
                 "training": dict(self.training), "explain_images": self.explain_images,
                 "reference_point": list(self.reference_point),
                 "n_events": list(self.n_events), "seed": self.seed, "ladder": self.ladder,
-                "decay_events": self.decay_events}
+                "decay_events": self.decay_events,
+                # only when not every row: the plan.json of earlier studies stays the same
+                **({} if self.comparison is None else {"comparison": list(self.comparison)})}
 
 
 PRESETS: dict[str, RunPlan] = {

@@ -321,3 +321,68 @@ class IsobarSystematicsResult(StageResult):
 
     rows: list[SystematicRow]
     star_counts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DifferenceColumn:
+    """One analysis of the isobar ratio measurement: its name, the neutron classes kept (each
+    tagged), whether the daughter angle is read; sigma_CRB of each difference (d_beta2sq,
+    d_beta3sq dimensionless; d_rnp in fm) at each N per species with the nuisance priors
+    (sigma) and with the nuisances known (sigma_known); the N per species for a k-sigma
+    observation of each difference, n_for['3'] and n_for['5'] (None: beyond 10^12 J/psi)."""
+
+    name: str
+    neutron_classes: list[str]
+    angle: bool
+    sigma: dict[str, list[float]]
+    sigma_known: dict[str, list[float]]
+    n_for: dict[str, dict[str, float | None]]
+    n_for_known: dict[str, dict[str, float | None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsobarSensitivityResult(StageResult):
+    """The Fisher information of the Ru/Zr measurement for the differences Ru - Zr:
+    differences (the model's values), n_values (J/psi per species), nuisances (prior widths:
+    R and a in fm per species, sigma_vn_scale shared), one :class:`DifferenceColumn` per
+    analysis, the largest relative change of a per-species bound when the finite-difference
+    step was halved, the CPU seconds of the stage and the bound file (relative path)."""
+
+    differences: dict[str, float]
+    n_values: list[float]
+    nuisances: dict[str, float]
+    columns: list[DifferenceColumn]
+    largest_step_change: float
+    cpu_seconds: float
+    pt_max: float
+    y_max: float
+    numerics: str
+    bound_file: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedRow:
+    """One published number against the model (``published.table.ComparisonRow``): what is
+    compared, its unit, the model's value and error, the data and its one-sigma error (for a
+    chi2 row the ndf), the pull (or the chi2), the metric ('pull', 'chi2/ndf', 'sign'), the
+    source and what the comparison rests on.  NaN values are stored as None."""
+
+    quantity: str
+    unit: str
+    model: float | None
+    model_error: float | None
+    data: float | None
+    data_error: float | None
+    pull: float | None
+    metric: str
+    source: str
+    choices: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComparisonResult(StageResult):
+    """The table of ``upclens compare``: one :class:`PublishedRow` per published number, and
+    the CPU seconds it took."""
+
+    rows: list[PublishedRow]
+    cpu_seconds: float

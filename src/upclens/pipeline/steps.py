@@ -18,6 +18,7 @@ from upclens.pipeline.plan import RunPlan
 from upclens.pipeline.results import (
     AliceFit,
     BinnedCurve,
+    ComparisonResult,
     EvaluateResult,
     EventSelectionSummary,
     EventsResult,
@@ -28,6 +29,7 @@ from upclens.pipeline.results import (
     LadderResult,
     ObservablesResult,
     PhysicsChecksResult,
+    PublishedRow,
     SmallestN,
     TrainResult,
 )
@@ -80,6 +82,9 @@ def build_stages(out: Path, cfg: DatasetConfig, plan: RunPlan, progress: bool = 
         Stage("events", partial(events, study),
               "decay events: cos n(Delta phi) and pT spectra per neutron class", EventsResult),
     ]
+    if plan.comparison is None or plan.comparison:
+        stages.append(Stage("comparison", partial(comparison, study),
+                            "the model against published numbers", ComparisonResult))
     if plan.ladder:
         stages.append(Stage("ladder", partial(ladder, study),
                             "the realism ladder against the Cramer-Rao bound", LadderResult))
@@ -216,6 +221,21 @@ def physics_checks(study: Study, _: Results) -> PhysicsChecksResult:
     folder.mkdir(parents=True, exist_ok=True)
     fit = alice_comparison(folder)
     return PhysicsChecksResult(files=study.pngs(folder), alice=AliceFit(**fit))
+
+
+def comparison(study: Study, _: Results) -> ComparisonResult:
+    """The table of ``upclens compare`` (comparison.md, .csv, .json in comparison/)."""
+    import time
+
+    from upclens.published.table import compare_published, write_table
+
+    t0 = time.process_time()
+    table = compare_published(study.plan.comparison)
+    cpu = time.process_time() - t0
+    paths = write_table(table, study.out / "comparison")
+    return ComparisonResult(files=[study.rel(p) for p in paths], cpu_seconds=cpu,
+                            rows=[PublishedRow(**json_ready(dataclasses.asdict(r)))
+                                  for r in table.rows])
 
 
 EVENT_PT_EDGES = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3)

@@ -19,6 +19,7 @@ from upclens.pipeline.results import (
     EventSelectionSummary,
     Headline,
     LadderRowSummary,
+    PublishedRow,
     RegionShare,
     SensitivityRow,
     SkinScores,
@@ -267,3 +268,17 @@ def cos_n_rows(selections: list[EventSelectionSummary]) -> list[dict[str, Any]]:
                 row[f"its error, cos {n}, {s.selection}"] = curve.error[k]
         rows.append(row)
     return rows
+
+
+def published_row(r: PublishedRow) -> dict[str, str]:
+    """One row of the table of the model against published numbers, formatted as
+    ``upclens compare`` writes it (comparison.md)."""
+    from dataclasses import asdict
+
+    from upclens.published.table import ComparisonRow
+
+    values = {k: (float("nan") if v is None else v) for k, v in asdict(r).items()}
+    f = ComparisonRow(**values).formatted()
+    return {"quantity": f["quantity"], "unit": f["unit"], "model": f["model"],
+            "data": f["data"], "pull or chi2": f["pull"], "source": f["source"],
+            "rests on": f["choices"]}

@@ -9,7 +9,7 @@ import sys
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``compare`` command."""
     p = sub.add_parser(
-        "compare", help="the model against published measurements: one table (about 2 min)",
+        "compare", help="the model against published measurements: one table (about 30 s)",
         description="Compute the model's prediction for every published measurement shipped "
                     "in upclens/reference (ALICE, STAR, PREX) and write comparison.md, .csv "
                     "and .json with the data, the pulls and the choices each row rests on.")

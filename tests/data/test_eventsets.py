@@ -126,6 +126,13 @@ def test_subsets_are_subsets() -> None:
         rows = {tuple(r) for r in feats[k]}
         assert all(tuple(r) in rows for r in s[k])
         assert len({tuple(r) for r in s[k]}) == 10
+    # every stored event is drawn with the same probability N / N_max = 1/3: over 3000 draws
+    # of 4 sets each index is counted 4000 +- 30 times (binomial sd sqrt(12000 x 1/3 x 2/3))
+    idx = np.broadcast_to(np.arange(30, dtype=np.float32)[None, :, None], (4, 30, 5))
+    counts = np.zeros(30)
+    for _ in range(3000):
+        counts += np.bincount(subsets(idx, 10, rng)[..., 0].astype(int).ravel(), minlength=30)
+    assert np.all(np.abs(counts - 4000) < 5 * np.sqrt(12000 / 3 * 2 / 3)), counts
 
 
 def test_bad_config_is_refused() -> None:

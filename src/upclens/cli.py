@@ -56,6 +56,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "realism ladder: the network and the Cramer-Rao bound row by row"),
     "event-ladder": ("upclens.ladder.commands",
                      "event-set network against the ResNet on histograms of the same events"),
+    "isobar-learn": ("upclens.ladder.commands",
+                     "posterior of the Ru - Zr differences from pairs of event lists"),
     "compare": ("upclens.published.commands",
                 "the model against every published number it can predict"),
 }

@@ -494,6 +494,29 @@ def event_ladder_cases() -> list[Case]:
             + _flag_sweep("event-ladder", base, ("--workers", "--seed"), BAD_INTEGERS))
 
 
+def isobar_learn_cases() -> list[Case]:
+    base = ("--size", "tiny", "--out", "{o}/il", "--quiet")
+    rows = [("unknown size", ["--size", "huge"], "size"),
+            ("counts 0", ["--counts", "0"], "counts"),
+            ("counts -3", ["--counts", "-3"], "counts"),
+            ("counts above the size's events", ["--counts", "20,61"], "counts"),
+            ("counts words", ["--counts", "a,b"], "counts"),
+            ("counts 1.5", ["--counts", "1.5"], "counts"),
+            ("counts with an empty entry", ["--counts", "20,"], "counts"),
+            ("missing bound file", ["--bound", "{o}/none.json"], "bound"),
+            ("text file as bound", ["--bound", "{m}/text.txt"], "bound"),
+            ("binary bound", ["--bound", "{m}/binary.bin"], "bound"),
+            ("folder as bound", ["--bound", "{m}"], "bound"),
+            ("negative sigma in the bound", ["--bound", "{m}/negative_bound.json"], "bound"),
+            ("workers -1", ["--workers", "-1"], "workers"),
+            ("seed -1", ["--seed", "-1"], "seed"),
+            ("out is a file", ["--out", "{m}/text.txt"], "out"),
+            ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
+            ("out is a device", ["--out", "/dev/null"], "out")]
+    return (_cases("isobar-learn", base, rows)
+            + _flag_sweep("isobar-learn", base, ("--workers", "--seed"), BAD_INTEGERS))
+
+
 def compare_cases() -> list[Case]:
     rows = [("out is a file", ["--out", "{m}/text.txt"], "out"),
             ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
@@ -569,6 +592,7 @@ COMMANDS: dict[str, Callable[[], list[Case]]] = {
     "observables": observables_cases, "sensitivity": sensitivity_cases,
     "v3-study": v3_study_cases, "run": run_cases, "ladder": ladder_cases,
     "events": events_cases, "infer": infer_cases, "event-ladder": event_ladder_cases,
+    "isobar-learn": isobar_learn_cases,
     "compare": compare_cases, "isobar": isobar_cases, "isobar-fisher": isobar_fisher_cases,
     "event-fisher": event_fisher_cases,
 }

@@ -60,6 +60,7 @@ def build(root: Path) -> Path:
                                       '[run]\nchunk_size = 4\n')
     (root / "binary.toml").write_bytes(b"\x00\xff\xfe" * 100)
     (root / "unknown.toml").write_text("[image]\ncolour = 3\n")
+    (root / "negative_bound.json").write_text('{"200": {"d_rnp": -0.1}}')
 
     # -- images (.npz) as `simulate` writes them, and broken ones
     images, _, meta = read_dataset(data, indices=[0])

@@ -90,29 +90,30 @@ DEFAULT_BOUND_COLUMN = "+ rapidity"
 daughter angle, neutron classes and rapidity, no detector, no incoherent production."""
 
 
-def read_bound(path: str | Path | None, column: str = DEFAULT_BOUND_COLUMN
-               ) -> dict[int, dict[str, float]]:
+def read_bound(path: str | Path | None, column: str = DEFAULT_BOUND_COLUMN,
+               names: tuple[str, ...] = TARGETS) -> dict[int, dict[str, float]]:
     """{N: {parameter: sigma_CRB}} from a JSON file (None: no bound): either {N: {parameter:
     sigma}} or the event Fisher table of ``upclens event-fisher`` (event_fisher.json: its
-    'n_values' and the 'sigma' of the column named ``column``)."""
+    'n_values' and the 'sigma' of the column named ``column``).  Only the parameters in
+    ``names`` are read (e.g. the Ru - Zr differences of ``learn.pairs.DIFFERENCES``)."""
     if path is None:
         return {}
     p = Path(path)
     try:
         raw = json.loads(p.read_text("utf-8"))
-        names = ([c["name"] for c in raw["columns"]]
+        table = ([c["name"] for c in raw["columns"]]
                  if isinstance(raw, dict) and "columns" in raw and "n_values" in raw else None)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ParameterError("bound", str(path), f"must be a readable JSON file "
                              f"({type(exc).__name__})") from None
-    if names is not None and column not in names:
-        raise ParameterError("bound column", column, "must be one of " + ", ".join(names))
+    if table is not None and column not in table:
+        raise ParameterError("bound column", column, "must be one of " + ", ".join(table))
     try:
-        if names is not None:
-            sig = raw["columns"][names.index(column)]["sigma"]
-            return {round(float(n)): {t: float(sig[t][k]) for t in TARGETS if t in sig}
+        if table is not None:
+            sig = raw["columns"][table.index(column)]["sigma"]
+            return {round(float(n)): {t: float(sig[t][k]) for t in names if t in sig}
                     for k, n in enumerate(raw["n_values"])}
-        return {int(n): {t: float(v[t]) for t in TARGETS if t in v} for n, v in raw.items()}
+        return {int(n): {t: float(v[t]) for t in names if t in v} for n, v in raw.items()}
     except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise ParameterError("bound", str(path), f"must be a JSON file {{N: {{parameter: "
                              f"sigma}}}} or an event_fisher.json ({type(exc).__name__})"

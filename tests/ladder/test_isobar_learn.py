@@ -1,0 +1,87 @@
+"""``upclens isobar-learn`` at its tiny size: Ru96 and Zr96 event sets in STAR's acceptance,
+one network and flow per species and N, the posterior of the differences on test pairs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("zuko")
+pytest.importorskip("particle")
+
+from upclens.cli import main
+from upclens.errors import ParameterError
+from upclens.ladder.isopairs import SIZES, pair_config, pair_size, read_pair_bound
+from upclens.learn.pairs import DIFFERENCES
+
+
+def test_sizes_configs_and_bound_file(tmp_path: Path) -> None:
+    assert pair_size("tiny", (60, 20, 20)).counts == (20, 60)
+    with pytest.raises(ParameterError, match="counts"):
+        pair_size("tiny", (61,))
+    with pytest.raises(ParameterError, match="size"):
+        pair_size("huge")
+    cfg = pair_config(SIZES["default"], "Ru96")
+    assert cfg.events.detector == "star"
+    assert cfg.events.accepted_only
+    assert cfg.events.neutron_class == "0nXn"
+    assert cfg.events.nucleus == "Ru96"
+    # each species' own nuisance priors: R centred on its preset (Ru 5.085, Zr 5.02 fm)
+    assert cfg.priors.R.mean == pytest.approx(5.085)
+    assert pair_config(SIZES["default"], "Zr96").priors.R.mean == pytest.approx(5.02)
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps({"200": {"d_beta2sq": 0.05, "d_rnp": 0.3, "beta2": 1.0}}))
+    assert read_pair_bound(p) == {200: {"d_beta2sq": 0.05, "d_rnp": 0.3}}
+    p.write_text(json.dumps({"200": {"d_rnp": -0.1}}))
+    with pytest.raises(ParameterError, match="finite and > 0"):
+        read_pair_bound(p)
+    p.write_text("[1, 2]")
+    with pytest.raises(ParameterError, match="bound"):
+        read_pair_bound(p)
+
+
+def test_tiny_isobar_learn_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                          ) -> None:
+    """Every N scored on the index-paired test sets; prior widths as computed by hand; the
+    ratio column from the bound file; a rerun reuses every file and gives the same numbers."""
+    bound = tmp_path / "bound.json"
+    bound.write_text(json.dumps({"20": {"d_beta2sq": 0.05, "d_beta3sq": 0.05, "d_rnp": 0.2}}))
+    out = tmp_path / "il"
+    args = ["isobar-learn", "--size", "tiny", "--out", str(out), "--quiet", "--bound",
+            str(bound)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "d_rnp" in printed
+    assert "isobar_learn.json" in printed
+    summary = json.loads((out / "isobar_learn.json").read_text())
+    assert [e["n_events"] for e in summary["entries"]] == list(SIZES["tiny"].counts)
+    prior = {"d_beta2sq": math.sqrt(2 * 0.3**4 * (1 / 5 - 1 / 9)),
+             "d_beta3sq": math.sqrt(2 * 0.3**4 * (1 / 5 - 1 / 9)),
+             "d_rnp": math.sqrt(2 * 0.3**2 / 12)}
+    width = {"d_beta2sq": 0.18, "d_beta3sq": 0.18, "d_rnp": 0.6}
+    for e in summary["entries"]:
+        assert e["n_pairs"] == SIZES["tiny"].n_test
+        assert set(e["species"]) == {"Ru", "Zr"}
+        for name in DIFFERENCES:
+            d = e["differences"][name]
+            assert d["prior_sd"] == pytest.approx(prior[name])
+            # the posterior mean lies in the prior's support: its error is below its width
+            assert 0 < d["rmse"] < width[name]
+            assert d["posterior_sd"] < 1.5 * prior[name]
+            if e["n_events"] == 20:
+                assert d["ratio_bound"] == pytest.approx(d["rmse"] / d["sigma_bound"])
+            else:
+                assert d["ratio_bound"] is None
+            # shrinking about the mean can only lose coverage of central intervals
+            cov = e["coverage"]["interval_coverage"][name]
+            assert e["overconfident"]["interval_coverage"][name][1] <= cov[1]
+        assert (out / e["corner"]).is_file()
+    for f in summary["files"]:
+        assert (out / f).is_file(), f
+    assert main(args) == 0
+    again = json.loads((out / "isobar_learn.json").read_text())
+    assert again["entries"][0]["differences"] == summary["entries"][0]["differences"]

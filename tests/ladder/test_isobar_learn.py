@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch")
@@ -14,6 +15,7 @@ pytest.importorskip("zuko")
 pytest.importorskip("particle")
 
 from upclens.cli import main
+from upclens.data.eventsets import read_event_sets
 from upclens.errors import ParameterError
 from upclens.ladder.isopairs import SIZES, pair_config, pair_size, read_pair_bound
 from upclens.learn.pairs import DIFFERENCES
@@ -80,6 +82,15 @@ def test_tiny_isobar_learn_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
             cov = e["coverage"]["interval_coverage"][name]
             assert e["overconfident"]["interval_coverage"][name][1] <= cov[1]
         assert (out / e["corner"]).is_file()
+    # the Zr sets that share the Ru set's sigma_J/psi-N keep every other label (same streams)
+    with np.load(out / "sets_Zr_test_shared_sigma_vn.npz") as z:
+        shared_targets, shared_feats = z["targets"], z["feats"]
+    zr_feats, zr_labels, _ = read_event_sets(out / "sets_Zr_test.h5")
+    assert np.array_equal(shared_targets[:, 0], zr_labels["beta2"])
+    assert np.array_equal(shared_targets[:, 2], zr_labels["delta_rnp"])
+    assert not np.array_equal(shared_feats, zr_feats)  # another absorption, other events
+    for e in summary["entries"]:
+        assert e["shared_sigma_vn"]["n_pairs"] == SIZES["tiny"].n_test
     for f in summary["files"]:
         assert (out / f).is_file(), f
     assert main(args) == 0

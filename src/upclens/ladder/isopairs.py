@@ -93,6 +93,13 @@ def read_pair_bound(path: str | Path | None) -> dict[int, dict[str, float]]:
     return bounds
 
 
+def split_seed(seed: int, species: int, split: int) -> int:
+    """Base seed of the sets of species index ``species`` (Ru 0, Zr 1) and split index
+    ``split`` (train 0, val 1, test 2): distinct for every pair, so the labels of the two
+    species' sets are independent."""
+    return seed * 100 + 10 * species + split
+
+
 def pair_config(size: PairSize, nucleus: str) -> Any:
     """EventSetConfig of one species: J/psi -> e+e-, STAR acceptance and resolution, accepted
     events only, the size's class and rapidity window, the species' nuisance priors."""
@@ -129,12 +136,12 @@ def _species_run(folder: Path, files: dict[str, Path], n: int, size: PairSize, s
     return folder, cov, seconds
 
 
-def score_pairs(runs: dict[str, Path], tests: dict[str, Path], n: int, seed: int,
+def score_pairs(runs: dict[str, Path], data: dict[str, Any], seed: int,
                 n_samples: int = N_SAMPLES) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Posterior of the differences on the index-paired test sets of Ru and Zr at N: the
-    scores, the samples (n_pairs, S, 3) and the truths (n_pairs, 3)."""
+    """Posterior of the differences on index-paired test sets of Ru and Zr (``data``: a
+    ``SetData`` per species, at the runs' N): the scores, the samples (n_pairs, S, 3) and the
+    truths (n_pairs, 3)."""
     from upclens.learn.coverage import tarp_ecp
-    from upclens.learn.eventset import load_sets
     from upclens.learn.pairs import (
         DIFFERENCES,
         difference_box,
@@ -148,7 +155,6 @@ def score_pairs(runs: dict[str, Path], tests: dict[str, Path], n: int, seed: int
     )
     from upclens.learn.posterior import prior_box
 
-    data = {sp: load_sets(tests[sp], n) for sp in runs}
     ru, zr = data["Ru"], data["Zr"]
     m = min(len(ru), len(zr))
     truth = differences(ru.targets[:m], zr.targets[:m])
@@ -186,6 +192,7 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
     from upclens.data.eventsets import generate_event_sets
     from upclens.data.generate import check_run
     from upclens.io import atomic_path, check_folder
+    from upclens.learn.eventset import SetData, load_sets
     from upclens.learn.pairs import DIFFERENCES
     from upclens.learn.posterior import corner_plot
 
@@ -203,9 +210,12 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
         for k, (split, n_sets) in enumerate(zip(SPLITS, (sz.n_train, sz.n_val, sz.n_test),
                                                 strict=True)):
             files[sp][split] = folder / f"sets_{sp}_{split}.h5"
-            generate_event_sets(cfg, n_sets, seed * 100 + 10 * i + k, files[sp][split],
+            generate_event_sets(cfg, n_sets, split_seed(seed, i, k), files[sp][split],
                                 workers=workers, progress=progress)
         gen_cpu[sp] = _cpu() - t0
+    t0 = _cpu()
+    shared = shared_nuisance_sets(sz, seed, files, folder / "sets_Zr_test_shared_sigma_vn.npz")
+    gen_cpu["Zr_shared_sigma_vn"] = _cpu() - t0
     entries = []
     for n in sz.counts:
         runs, species = {}, {}
@@ -214,8 +224,14 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
             runs[sp] = run
             species[sp] = {"coverage_passed": cov["passed"], "tarp_ecp": cov["tarp_ecp"],
                            "interval_coverage": cov["interval_coverage"], "train_cpu_s": secs}
-        scores, samples, truth = score_pairs(runs, {sp: files[sp]["test"] for sp in runs}, n,
-                                             seed)
+        test = {sp: load_sets(files[sp]["test"], n) for sp in runs}
+        scores, samples, truth = score_pairs(runs, test, seed)
+        shared_data = {"Ru": test["Ru"], "Zr": SetData(
+            np.ascontiguousarray(shared[0][:, :n]), shared[1], np.zeros(len(shared[1])), {},
+            test["Zr"].config)}
+        shared_scores, _, _ = score_pairs(runs, shared_data, seed)
+        scores["shared_sigma_vn"] = {k: shared_scores[k] for k in ("n_pairs", "differences",
+                                                                     "coverage")}
         for name in DIFFERENCES:
             s = bounds.get(n, {}).get(name)
             d = scores["differences"][name]
@@ -235,6 +251,37 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
     return summary
 
 
+def shared_nuisance_sets(size: PairSize, seed: int, files: dict[str, dict[str, Path]],
+                         path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The Zr test sets again with sigma_J/psi-N set to that of the Ru test set they are paired
+    with (one nuisance shared by the pair, as in nature): the same seed and index, so every
+    other label and the random streams are those of the Zr test set (the nuisance is drawn
+    last).  Returns features (n_test, N_max, 5) and targets (n_test, 3); kept in ``path``."""
+    import dataclasses
+
+    from upclens.data.config import Prior
+    from upclens.data.eventsets import read_event_sets, simulate_set
+    from upclens.io import atomic_path
+    from upclens.learn.settings import TARGETS
+
+    if path.is_file():
+        with np.load(path) as z:
+            return z["feats"], z["targets"]
+    _, ru_labels, _ = read_event_sets(files["Ru"]["test"])
+    zr = pair_config(size, "Zr96")
+    feats = np.empty((size.n_test, size.n_max, 5), dtype=np.float32)
+    targets = np.empty((size.n_test, len(TARGETS)), dtype=np.float32)
+    cols = zr.columns
+    for k in range(size.n_test):
+        pri = dataclasses.replace(zr.priors, sigma_vn_scale=Prior(
+            "fixed", value=float(ru_labels["sigma_vn_scale"][k])))
+        feats[k], row = simulate_set(zr.replace(priors=pri), split_seed(seed, 1, 2), k)
+        targets[k] = [row[cols.index(t)] for t in TARGETS]
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, feats=feats, targets=targets)
+    return feats, targets
+
+
 def _cpu() -> float:
     """CPU seconds of this process and its finished children (workers)."""
     import resource
@@ -246,11 +293,13 @@ def _cpu() -> float:
 
 def pair_table(entries: list[dict[str, Any]]) -> str:
     """Markdown: one line per (N, difference): RMSE, posterior sd, prior sd, RMSE / bound,
-    68 % coverage with its binomial error, and whether SBC / TARP passed (learner, shrunk)."""
+    coverage with its binomial error, whether SBC / TARP passed (learner, shrunk), and the
+    68 % coverage on the pairs that share sigma_J/psi-N."""
     from upclens.learn.pairs import DIFFERENCES
 
     head = ["N per species", "difference", "RMSE", "posterior sd", "prior sd", "RMSE / bound",
-            "coverage 50 / 68 / 95 %", "SBC+TARP learner", "SBC+TARP shrunk x3"]
+            "coverage 50 / 68 / 95 %", "SBC+TARP learner", "SBC+TARP shrunk x3",
+            "68 % coverage, shared sigma_J/psiN"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in entries:
         m = e["n_pairs"]
@@ -264,7 +313,8 @@ def pair_table(entries: list[dict[str, Any]]) -> str:
                 f"{d['prior_sd']:.4f}", ratio,
                 " / ".join(f"{c:.2f}+-{s:.2f}" for c, s in zip(cov, err, strict=True)),
                 "pass" if e["coverage"]["passed"] else "fail",
-                "pass" if e["overconfident"]["passed"] else "fail"]) + " |")
+                "pass" if e["overconfident"]["passed"] else "fail",
+                f"{e['shared_sigma_vn']['coverage']['interval_coverage'][name][1]:.2f}"]) + " |")
     return "\n".join(lines) + "\n"
 
 

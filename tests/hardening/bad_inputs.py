@@ -508,6 +508,8 @@ def isobar_learn_cases() -> list[Case]:
             ("binary bound", ["--bound", "{m}/binary.bin"], "bound"),
             ("folder as bound", ["--bound", "{m}"], "bound"),
             ("negative sigma in the bound", ["--bound", "{m}/negative_bound.json"], "bound"),
+            ("bound column not in the bound file",
+             ["--bound", "{m}/isobar_bound.json", "--bound-column", "XnXn: pT"], "column"),
             ("workers -1", ["--workers", "-1"], "workers"),
             ("seed -1", ["--seed", "-1"], "seed"),
             ("out is a file", ["--out", "{m}/text.txt"], "out"),

@@ -61,6 +61,9 @@ def build(root: Path) -> Path:
     (root / "binary.toml").write_bytes(b"\x00\xff\xfe" * 100)
     (root / "unknown.toml").write_text("[image]\ncolour = 3\n")
     (root / "negative_bound.json").write_text('{"200": {"d_rnp": -0.1}}')
+    (root / "isobar_bound.json").write_text(json.dumps({"n_values": [200.0], "columns": [
+        {"name": "0nXn: pT", "sigma": {"d_beta2sq": [0.4], "d_beta3sq": [0.3],
+                                       "d_rnp": [0.4]}}]}))
 
     # -- images (.npz) as `simulate` writes them, and broken ones
     images, _, meta = read_dataset(data, indices=[0])

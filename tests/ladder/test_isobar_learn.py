@@ -44,6 +44,22 @@ def test_sizes_configs_and_bound_file(tmp_path: Path) -> None:
     p.write_text("[1, 2]")
     with pytest.raises(ParameterError, match="bound"):
         read_pair_bound(p)
+    # the bound file of upclens isobar-fisher: n_values and a sigma list per column
+    table = {"n_values": [200.0, 2000.0], "columns": [
+        {"name": "0nXn: pT", "sigma": {"d_beta2sq": [0.41, 0.13], "d_beta3sq": [0.3, 0.09],
+                                       "d_rnp": [0.38, 0.128]}},
+        {"name": "0nXn: pT + daughter angle",
+         "sigma": {"d_beta2sq": [0.40, 0.128], "d_beta3sq": [0.28, 0.09],
+                   "d_rnp": [0.37, 0.127]}}]}
+    p.write_text(json.dumps(table))
+    assert read_pair_bound(p)[2000] == {"d_beta2sq": 0.128, "d_beta3sq": 0.09, "d_rnp": 0.127}
+    assert read_pair_bound(p, "0nXn: pT")[200]["d_rnp"] == 0.38
+    with pytest.raises(ParameterError, match="column"):
+        read_pair_bound(p, "XnXn: pT")
+    table["columns"][1]["sigma"]["d_rnp"] = [None, 0.127]  # an infinite sigma is refused
+    p.write_text(json.dumps(table))
+    with pytest.raises(ParameterError, match="finite and > 0"):
+        read_pair_bound(p)
 
 
 def test_tiny_isobar_learn_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]

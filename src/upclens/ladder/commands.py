@@ -81,8 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--counts", default=None,
                    help="comma-separated event counts N per species instead of the size's")
     i.add_argument("--bound", default=None,
-                   help="JSON {N: {d_beta2sq: sigma, d_beta3sq: ..., d_rnp: ...}} for "
-                        "RMSE / sigma_bound")
+                   help="the bound for RMSE / sigma_bound: sensitivity.json of upclens "
+                        "isobar-fisher, or JSON {N: {d_beta2sq: sigma, d_beta3sq: ..., "
+                        "d_rnp: ...}}")
+    i.add_argument("--bound-column", default="0nXn: pT + daughter angle",
+                   help="column of sensitivity.json matching the sets (default '0nXn: pT + "
+                        "daughter angle')")
     i.add_argument("--workers", type=_integer, default=1,
                    help="processes generating the sets (0: one per core)")
     i.add_argument("--seed", type=_integer, default=1, help="seed of data and training")
@@ -134,8 +138,8 @@ def _isobar_learn(args: argparse.Namespace) -> int:
     from upclens.ladder.isopairs import run_isobar_learn
 
     summary = run_isobar_learn(args.out, size=args.size, seed=args.seed, bound=args.bound,
-                               workers=args.workers, counts=_counts(args.counts),
-                               progress=not args.quiet)
+                               bound_column=args.bound_column, workers=args.workers,
+                               counts=_counts(args.counts), progress=not args.quiet)
     sys.stdout.write((Path(args.out) / "isobar_learn.md").read_text())
     sys.stdout.write(f"wrote {', '.join(summary['files'])} in {args.out}\n")
     return 0

@@ -78,19 +78,47 @@ def pair_size(name: str, counts: tuple[int, ...] | None = None) -> PairSize:
     return sz
 
 
-def read_pair_bound(path: str | Path | None) -> dict[int, dict[str, float]]:
-    """{N: {difference: sigma}} from a plain JSON {N: {"d_beta2sq": s, ...}} (None: no bound);
-    every sigma must be finite and positive."""
+DEFAULT_PAIR_BOUND_COLUMN = "0nXn: pT + daughter angle"
+"""The column of the isobar bound file (``sensitivity.json``) that matches the pair sets: 0nXn,
+|y| < 1, STAR acceptance, pair pT and the daughter angle."""
+
+
+def read_pair_bound(path: str | Path | None, column: str = DEFAULT_PAIR_BOUND_COLUMN
+                    ) -> dict[int, dict[str, float]]:
+    """{N: {difference: sigma}} (None: no bound) from the bound file of ``upclens isobar-fisher``
+    (``sensitivity.json``: the ``column``'s sigma with the nuisance priors, at its N values) or
+    a plain JSON {N: {"d_beta2sq": s, ...}}; every sigma must be finite and positive."""
     from upclens.ladder.events import read_bound
     from upclens.learn.pairs import DIFFERENCES
 
-    bounds = read_bound(path, names=DIFFERENCES)
+    if path is not None and _is_bound_table(path):
+        from upclens.information.isobar_fisher import read_difference_bound
+
+        try:
+            table = read_difference_bound(path, column)
+        except ParameterError:
+            raise
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise ParameterError("bound", str(path), f"must be a bound file of upclens "
+                                 f"isobar-fisher ({type(exc).__name__})") from None
+        bounds = {round(n): row for n, row in table.items()}
+    else:
+        bounds = read_bound(path, names=DIFFERENCES)
     for n, row in bounds.items():
         for name, s in row.items():
             if not (math.isfinite(s) and s > 0):
                 raise ParameterError("bound", str(path), f"has sigma {s} for {name} at N = {n}: "
                                      "must be finite and > 0")
     return bounds
+
+
+def _is_bound_table(path: str | Path) -> bool:
+    """Whether ``path`` holds a JSON object with 'columns' and 'n_values' (a bound table)."""
+    try:
+        raw = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False  # read_bound names the problem
+    return isinstance(raw, dict) and "columns" in raw and "n_values" in raw
 
 
 def split_seed(seed: int, species: int, split: int) -> int:
@@ -182,7 +210,8 @@ def score_pairs(runs: dict[str, Path], data: dict[str, Any], seed: int,
 
 
 def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
-                     bound: str | Path | None = None, workers: int = 1,
+                     bound: str | Path | None = None,
+                     bound_column: str = DEFAULT_PAIR_BOUND_COLUMN, workers: int = 1,
                      counts: tuple[int, ...] | None = None, progress: bool = False
                      ) -> dict[str, Any]:
     """Generate (or reuse) both species' event sets, train each species' network and flow at
@@ -197,7 +226,7 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
     from upclens.learn.posterior import corner_plot
 
     sz = pair_size(size, counts)
-    bounds = read_pair_bound(bound)
+    bounds = read_pair_bound(bound, bound_column)
     check_run(sz.n_train, seed, workers, "processes")  # refused before the folder is made
     folder = check_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -242,6 +271,7 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
         entries.append({"n_events": n, "species": species, **scores, "corner": corner})
     summary = {"size": asdict(sz), "seed": seed, "entries": entries,
                "generation_cpu_s": gen_cpu, "bound": None if bound is None else str(bound),
+               "bound_column": bound_column,
                "files": [*FILES, *(e["corner"] for e in entries)]}
     with atomic_path(folder / FILES[0], suffix=".json") as tmp:
         Path(tmp).write_text(json.dumps(summary, indent=1))

@@ -98,6 +98,13 @@ def test_tiny_isobar_learn_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
             cov = e["coverage"]["interval_coverage"][name]
             assert e["overconfident"]["interval_coverage"][name][1] <= cov[1]
         assert (out / e["corner"]).is_file()
+        with np.load(out / e["pairs_file"]) as z:
+            assert z["samples"].shape == (SIZES["tiny"].n_test, 1000, 3)
+            assert np.all(z["lo68"] <= z["hi68"])
+            assert np.allclose(z["mean"], z["samples"].mean(axis=1), atol=1e-6)
+            assert list(z["names"]) == list(DIFFERENCES)
+        p0 = e["pair0"]["posterior"]["d_rnp"]
+        assert p0["lo68"] <= p0["median"] <= p0["hi68"]
     # the Zr sets that share the Ru set's sigma_J/psi-N keep every other label (same streams)
     with np.load(out / "sets_Zr_test_shared_sigma_vn.npz") as z:
         shared_targets, shared_feats = z["targets"], z["feats"]

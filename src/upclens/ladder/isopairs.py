@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -144,22 +143,24 @@ def pair_config(size: PairSize, nucleus: str) -> Any:
 def _species_run(folder: Path, files: dict[str, Path], n: int, size: PairSize, seed: int
                  ) -> tuple[Path, dict[str, Any], float]:
     """Train (or reuse) one species' network and flow at N; its own SBC / TARP on its test
-    sets.  Returns the run folder, the coverage dict and the training CPU seconds."""
-    from upclens.learn.eventset import SetSettings, train_sets
+    sets.  Returns the run folder, the coverage dict and the training seconds (network and
+    flow, as stored in their files when they were trained, so a reused run reports its cost)."""
+    from upclens.learn.eventset import SetSettings, load_set_model, train_sets
     from upclens.learn.posterior import (
         POSTERIOR_FILE,
         FlowSettings,
         check_posterior,
         fit_posterior,
+        load_posterior,
     )
 
-    t0 = time.process_time()
     if not (folder / "model.pt").is_file():
         train_sets(files["train"], files["val"], folder, n,
                    SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed))
     if not (folder / POSTERIOR_FILE).is_file():
         fit_posterior(folder, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed))
-    seconds = time.process_time() - t0
+    seconds = (float(load_set_model(folder)[1]["train_seconds"])
+               + float(load_posterior(folder)[1]["seconds"]))
     cov = check_posterior(folder, files["test"], n_samples=500, seed=seed)
     return folder, cov, seconds
 
@@ -208,6 +209,18 @@ def score_pairs(runs: dict[str, Path], data: dict[str, Any], seed: int,
     return scores, samples, truth
 
 
+def write_pair_posteriors(path: Path, samples: np.ndarray, truth: np.ndarray) -> Path:
+    """The test pairs' posteriors as an .npz (atomic): samples (n_pairs, S, 3) float32, their
+    means, the central 68.27 % intervals lo68, hi68 (n_pairs, 3), the truths and the names."""
+    from upclens.io import atomic_path
+    from upclens.learn.pairs import DIFFERENCES
+
+    lo, hi = np.quantile(samples, [0.158655, 0.841345], axis=1)
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, samples=samples.astype(np.float32), mean=samples.mean(axis=1), lo68=lo,
+                 hi68=hi, truth=truth, names=np.array(DIFFERENCES))
+    return path
+
 
 def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
                      bound: str | Path | None = None,
@@ -216,13 +229,14 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
                      ) -> dict[str, Any]:
     """Generate (or reuse) both species' event sets, train each species' network and flow at
     every N, score the test pairs; write ``isobar_learn.json``, ``isobar_learn.md``,
-    ``isobar_learn_coverage.png`` and ``corner_N{N}.png`` (the difference posterior of test
-    pair 0) into ``out``.  Returns the summary dict."""
+    ``isobar_learn_coverage.png``, ``corner_N{N}.png`` (the difference posterior of test pair
+    0) and ``pairs_N{N}.npz`` (every test pair's samples, means and 68 % intervals) into
+    ``out``.  Returns the summary dict."""
     from upclens.data.eventsets import generate_event_sets
     from upclens.data.generate import check_run
     from upclens.io import atomic_path, check_folder
     from upclens.learn.eventset import SetData, load_sets
-    from upclens.learn.pairs import DIFFERENCES
+    from upclens.learn.pairs import DIFFERENCES, summarise_differences
     from upclens.learn.posterior import corner_plot
 
     sz = pair_size(size, counts)
@@ -252,7 +266,7 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
             run, cov, secs = _species_run(folder / f"{sp}_N{n}", files[sp], n, sz, seed)
             runs[sp] = run
             species[sp] = {"coverage_passed": cov["passed"], "tarp_ecp": cov["tarp_ecp"],
-                           "interval_coverage": cov["interval_coverage"], "train_cpu_s": secs}
+                           "interval_coverage": cov["interval_coverage"], "train_seconds": secs}
         test = {sp: load_sets(files[sp]["test"], n) for sp in runs}
         scores, samples, truth = score_pairs(runs, test, seed)
         shared_data = {"Ru": test["Ru"], "Zr": SetData(
@@ -266,13 +280,18 @@ def run_isobar_learn(out: str | Path, size: str = "tiny", seed: int = 1,
             d = scores["differences"][name]
             d["sigma_bound"] = s
             d["ratio_bound"] = None if s is None else d["rmse"] / s
-        corner = f"corner_N{n}.png"
+        corner, npz = f"corner_N{n}.png", f"pairs_N{n}.npz"
         corner_plot(samples[0], folder / corner, truth=truth[0], names=DIFFERENCES)
-        entries.append({"n_events": n, "species": species, **scores, "corner": corner})
+        write_pair_posteriors(folder / npz, samples, truth)
+        entries.append({"n_events": n, "species": species, **scores, "corner": corner,
+                        "pairs_file": npz, "pair0": {
+                            "truth": dict(zip(DIFFERENCES, truth[0].tolist(), strict=True)),
+                            "posterior": summarise_differences(samples[0])}})
+    # generation_cpu_s: CPU seconds this call spent making set files (0 for reused files)
     summary = {"size": asdict(sz), "seed": seed, "entries": entries,
                "generation_cpu_s": gen_cpu, "bound": None if bound is None else str(bound),
                "bound_column": bound_column,
-               "files": [*FILES, *(e["corner"] for e in entries)]}
+               "files": [*FILES, *(f for e in entries for f in (e["corner"], e["pairs_file"]))]}
     with atomic_path(folder / FILES[0], suffix=".json") as tmp:
         Path(tmp).write_text(json.dumps(summary, indent=1))
     with atomic_path(folder / FILES[1], suffix=".md") as tmp:

@@ -75,10 +75,12 @@ def check_list(events: Any, config: dict[str, Any], n_model: int, source: str) -
                                      f"was trained on {key} = {ev[key]}")
 
 
-def summarise(samples: np.ndarray) -> dict[str, dict[str, float]]:
-    """Per parameter: mean, sd, median and the central 68.27 % and 95 % intervals."""
+def summarise(samples: np.ndarray, names: tuple[str, ...] = TARGETS
+              ) -> dict[str, dict[str, float]]:
+    """Per parameter of (S, len(names)) samples: mean, sd, median and the central 68.27 % and
+    95 % intervals."""
     out = {}
-    for k, t in enumerate(TARGETS):
+    for k, t in enumerate(names):
         s = samples[:, k]
         q = np.quantile(s, [0.025, 0.158655, 0.5, 0.841345, 0.975])
         out[t] = {"mean": float(s.mean()), "sd": float(s.std()), "median": float(q[2]),

@@ -96,6 +96,14 @@ def pair_samples(run_a: str | Path, run_b: str | Path, feats_a: np.ndarray,
     return differences(sa, sb)
 
 
+def summarise_differences(samples: np.ndarray) -> dict[str, dict[str, float]]:
+    """One pair's samples (S, 3) of the differences: per difference the mean, sd, median and
+    the central 68.27 % and 95 % intervals (``inference.summarise``)."""
+    from upclens.learn.inference import summarise
+
+    return summarise(np.asarray(samples, float), DIFFERENCES)
+
+
 def shrink(samples: np.ndarray, factor: float) -> np.ndarray:
     """Samples (n, S, D) moved towards their per-simulation mean by ``factor`` (> 0): an
     over-confident posterior of the same centre (factor 3: one third of the width)."""

@@ -20,8 +20,11 @@ point for the same analysis (``information.event_fisher.sets_bound``: the sets' 
 rapidity range, classes and daughter angle, the nuisances R, a, sigma_J/psi-N marginalised with
 the sets' prior widths), computed by the ladder (``bound.json``) unless a bound file is given.
 
-Above ``phi_max_n`` events the event-set network keeps the per-event network of the largest N
-trained through every event and retrains only its head (``learn.eventset.refit_head``).
+The event-set network's per-event network phi is trained once, through every event of random
+``phi_n``-subsets of the training sets (``eventset_phi_N{phi_n}``); at every N its head is then
+trained on the pooled moments of the disjoint N-windows of the training sets
+(``learn.eventset.refit_head``; measured: at N = 1e4 the network trained end to end stayed at
+the prior, the refitted head read Delta r_np to 0.039 fm against the prior's 0.087).
 Resumable: finished files and runs are kept and reused.
 """
 
@@ -50,8 +53,8 @@ class EventLadderSize:
     """n_max: events per stored set; counts: the N compared; n_train, n_val, n_test: sets;
     pixels: histogram images; y_range: rapidity window; set_epochs, image_epochs; width:
     ResNet width; set_width: event MLP width; flow_epochs; n_fiducial: sets at ``FIDUCIAL``;
-    phi_max_n: the largest N whose event-set network is trained through every event (larger N
-    retrain the head only, for head_epochs); matched_bound: compute the sets' bound."""
+    phi_n: the N at which the per-event network is trained (set_epochs); head_epochs: the
+    heads' epochs at W = 1 window; matched_bound: compute the sets' bound."""
 
     name: str
     n_max: int
@@ -67,7 +70,7 @@ class EventLadderSize:
     set_width: int
     flow_epochs: int
     n_fiducial: int
-    phi_max_n: int
+    phi_n: int
     head_epochs: int
     matched_bound: bool
 
@@ -76,7 +79,7 @@ SIZES = {
     "tiny": EventLadderSize("tiny", 300, (30, 100, 300), 16, 8, 8, 16, (0.0, 0.0), 3, 2, 4, 16,
                            20, 8, 100, 20, False),
     "default": EventLadderSize("default", 100_000, (1_000, 10_000, 100_000), 600, 400, 300, 64,
-                               (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 300, True),
+                               (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 1000, True),
 }
 
 
@@ -157,13 +160,11 @@ def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadd
 
     run = folder / f"eventset_N{n}"
     settings = SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed)
-    base = _phi_base(size, n)
-    if base is None:
-        seconds = _timed(run, lambda: train_sets(files["train"], files["val"], run, n, settings))
-    else:
-        seconds = _timed(run, lambda: refit_head(folder / f"eventset_N{base}", files["train"],
-                                                 files["val"], run, n,
-                                                 replace(settings, epochs=size.head_epochs)))
+    phi = folder / f"eventset_phi_N{size.phi_n}"
+    seconds = _timed(phi, lambda: train_sets(files["train"], files["val"], phi, size.phi_n,
+                                             settings))
+    seconds += _timed(run, lambda: refit_head(phi, files["train"], files["val"], run, n,
+                                              replace(settings, epochs=size.head_epochs)))
     if not (run / POSTERIOR_FILE).is_file():
         fit_posterior(run, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed))
     return seconds
@@ -177,7 +178,7 @@ def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSiz
     seconds = train_eventset(folder, files, n, size, seed)
     run = folder / f"eventset_N{n}"
     model, _ = load_set_model(run)
-    scores: dict[str, Any] = {"phi_from_n": _phi_base(size, n)}
+    scores: dict[str, Any] = {"phi_from_n": size.phi_n}
     for split, prefix in (("test", ""), ("fiducial", "fid_")):
         if split in files:
             data = load_sets(files[split], n)
@@ -187,17 +188,6 @@ def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSiz
     scores["tarp_ecp"] = cov["tarp_ecp"]
     scores["interval_coverage"] = cov["interval_coverage"]
     return scores, seconds
-
-
-def _phi_base(size: EventLadderSize, n: int) -> int | None:
-    """The N whose per-event network serves N (None: N is trained through every event)."""
-    if n <= size.phi_max_n:
-        return None
-    below = [c for c in size.counts if c <= size.phi_max_n]
-    if not below:
-        raise ParameterError("counts", n, f"need an N <= {size.phi_max_n} to train the "
-                             f"per-event network that N = {n} reuses")
-    return max(below)
 
 
 def image_preprocess(train_images: np.ndarray) -> str:

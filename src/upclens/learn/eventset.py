@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -335,9 +335,13 @@ def pooled_summaries(model: EventSetNet, feats: np.ndarray) -> np.ndarray:
     return torch.cat(parts).numpy()
 
 
+MAX_WINDOWS = 100
+"""At most this many disjoint N-windows of each training set feed a refitted head."""
+
+
 def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Path,
                out_dir: str | Path, n_events: int, settings: SetSettings | None = None,
-               threads: int = 1, progress: bool = False) -> Path:
+               threads: int = 1, progress: bool = False, windows: int | None = None) -> Path:
     """An EventSetNet for sets of ``n_events`` events that keeps the per-event network phi of
     ``base_run`` (trained at a smaller N) and trains a fresh head on the pooled summaries of
     the first ``n_events`` events of every set.
@@ -347,14 +351,22 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
     moments to the parameters does, as their noise falls like 1 / sqrt(N).  Phi learned on
     many random subsets at a smaller N therefore serves a larger N, and the head is cheap to
     retrain (the pooled summaries are computed once): at N = 1e5 this replaces ~40 CPU minutes
-    of training through every event by one forward pass.  Writes ``out_dir/model.pt`` (meta
-    'phi_from' names the base run) and ``history.json``; returns the folder."""
+    of training through every event by one forward pass.  The head trains on the pooled
+    moments of ``windows`` disjoint N-windows of every training set (default N_max // N, at
+    most ``MAX_WINDOWS``): every window is an independent set of N events of the same nucleus,
+    so the head sees the noise of N events on W times as many examples (for W > 1 the epochs
+    are divided by W, to the same number of steps, at least 10).  The validation sets use their
+    first N events.  Writes ``out_dir/model.pt`` (meta 'phi_from' names the base run) and
+    ``history.json``; returns the folder."""
     settings = settings or SetSettings()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model, base_meta = load_set_model(base_run)
-    tr = load_sets(train_path, n_events)
+    tr = load_sets(train_path)
     va = load_sets(val_path, n_events)
+    n_events = check_integer("n_events", n_events, 1, tr.feats.shape[1])
+    most = min(MAX_WINDOWS, tr.feats.shape[1] // n_events)
+    windows = most if windows is None else check_integer("windows", windows, 1, most)
     same = json.dumps(tr.config, sort_keys=True) == base_meta["dataset_config"]
     if not same or tr.config != va.config:
         raise ParameterError("train", str(train_path), "must come from the base model's "
@@ -363,8 +375,15 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
     torch.set_num_threads(threads)
     try:
         t0 = time.perf_counter()
-        s_tr, s_va = pooled_summaries(model, tr.feats), pooled_summaries(model, va.feats)
+        s_tr = np.concatenate([pooled_summaries(model, tr.feats[:, k * n_events:
+                                                                 (k + 1) * n_events])
+                               for k in range(windows)])
+        s_va = pooled_summaries(model, va.feats)
         t_pool = time.perf_counter() - t0
+        tiled = SetData(s_tr, np.tile(tr.targets, (windows, 1)), np.tile(tr.classes, windows),
+                        {k: np.tile(v, windows) for k, v in tr.labels.items()}, tr.config)
+        if windows > 1:
+            settings = replace(settings, epochs=max(10, math.ceil(settings.epochs / windows)))
         model.reset_head(settings.seed)
         # the pooled moments of 1e5 events differ between sets by little: standardise them
         st = torch.from_numpy(s_tr)
@@ -376,13 +395,13 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
         rng = np.random.default_rng(settings.seed)
         head = [*model.rho.parameters(), *model.regression.parameters(),
                 *model.classifier.parameters(), *loss_fn.parameters()]
-        batch = min(settings.batch_size, len(tr))
-        history = _fit(model, loss_fn, head, lambda: s_tr, tr, s_va, va, batch, settings, rng,
+        batch = min(settings.batch_size, len(tiled))
+        history = _fit(model, loss_fn, head, lambda: s_tr, tiled, s_va, va, batch, settings, rng,
                        progress, pooled=True)
         for p in model.phi.parameters():
             p.requires_grad_(True)
         return _finish(model, loss_fn, s_va, va, batch, settings, tr, out, history,
-                       {"n_events": n_events, "phi_from": str(base_run),
+                       {"n_events": n_events, "phi_from": str(base_run), "windows": windows,
                         "phi_n_events": int(base_meta["n_events"]), "pool_seconds": t_pool,
                         "train_seconds": time.perf_counter() - t0})
     finally:

@@ -133,3 +133,16 @@ def test_a_head_refitted_at_a_larger_n_reads_the_same_phi_better(tmp_path: Path)
 def files_of_other_config(d: Path) -> Path:
     """A set file whose configuration differs from the twin's (another N_max)."""
     return synthetic_sets(d / "other.h5", 4, 128, 5)
+
+
+def test_a_part_of_the_sets_and_the_validation_halves(files: dict[str, Path]) -> None:
+    from upclens.learn.posterior import validation_halves
+
+    net, flow = validation_halves(7)
+    assert (net, flow) == (slice(0, 3), slice(3, 7))
+    whole = load_sets(files["val"], 64)
+    part = load_sets(files["val"], 64, flow)
+    assert np.array_equal(part.feats, whole.feats[3:7])
+    assert np.array_equal(part.labels["beta2"], whole.labels["beta2"][3:7])
+    with pytest.raises(ParameterError, match="selects no set"):
+        load_sets(files["val"], 64, slice(500, 600))

@@ -165,11 +165,18 @@ class SetData:
         return int(self.feats.shape[0])
 
 
-def load_sets(path: str | Path, n_events: int | None = None) -> SetData:
-    """An event-set file (``upclens.data.eventsets``), the first ``n_events`` of each set."""
+def load_sets(path: str | Path, n_events: int | None = None, sets: slice | None = None
+              ) -> SetData:
+    """An event-set file (``upclens.data.eventsets``), the first ``n_events`` of each set;
+    ``sets``: only these sets (e.g. one part of a split whose other part serves another fit)."""
     from upclens.data.eventsets import read_event_sets
 
     feats, labels, config = read_event_sets(path, n_events)
+    if sets is not None:
+        feats = feats[sets]
+        labels = {k: v[sets] for k, v in labels.items()}
+        if len(feats) == 0:
+            raise ParameterError("sets", f"{sets.start}:{sets.stop}", f"selects no set of {path}")
     if not np.isfinite(feats).all():
         raise ParameterError("data", str(path), "has non-finite event features")
     targets = np.stack([labels[t] for t in TARGETS], axis=1).astype(np.float32)
@@ -220,7 +227,7 @@ def _loss_on(model: EventSetNet, loss_fn: MultiTaskLoss, feats: np.ndarray, targ
 
 def train_sets(train_path: str | Path, val_path: str | Path, out_dir: str | Path,
                n_events: int, settings: SetSettings | None = None, threads: int = 1,
-               progress: bool = False) -> Path:
+               progress: bool = False, val_sets: slice | None = None) -> Path:
     """Train an EventSetNet on sets of ``n_events`` events; keep the epoch of lowest validation
     loss, calibrate its sigmas on the validation set; write ``out_dir/model.pt`` and
     ``history.json``.  Returns the run folder."""
@@ -228,7 +235,7 @@ def train_sets(train_path: str | Path, val_path: str | Path, out_dir: str | Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tr = load_sets(train_path)
-    va = load_sets(val_path, n_events)
+    va = load_sets(val_path, n_events, val_sets)
     if tr.config != va.config:
         raise ParameterError("val", str(val_path), "must come from the training sets' config")
     n_events = check_integer("n_events", n_events, 1, tr.feats.shape[1])
@@ -341,7 +348,8 @@ MAX_WINDOWS = 100
 
 def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Path,
                out_dir: str | Path, n_events: int, settings: SetSettings | None = None,
-               threads: int = 1, progress: bool = False, windows: int | None = None) -> Path:
+               threads: int = 1, progress: bool = False, windows: int | None = None,
+               val_sets: slice | None = None) -> Path:
     """An EventSetNet for sets of ``n_events`` events that keeps the per-event network phi of
     ``base_run`` (trained at a smaller N) and trains a fresh head on the pooled summaries of
     the first ``n_events`` events of every set.
@@ -363,7 +371,7 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
     out.mkdir(parents=True, exist_ok=True)
     model, base_meta = load_set_model(base_run)
     tr = load_sets(train_path)
-    va = load_sets(val_path, n_events)
+    va = load_sets(val_path, n_events, val_sets)
     n_events = check_integer("n_events", n_events, 1, tr.feats.shape[1])
     most = min(MAX_WINDOWS, tr.feats.shape[1] // n_events)
     windows = most if windows is None else check_integer("windows", windows, 1, most)

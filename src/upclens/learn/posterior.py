@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,16 +96,38 @@ def summaries(model: torch.nn.Module, feats: np.ndarray) -> torch.Tensor:
     return torch.cat(out)
 
 
+def validation_halves(n_sets: int) -> tuple[slice, slice]:
+    """The validation sets split in two: the first half chooses the network's epochs and
+    calibrates its sigmas, the second half, new to the network in every way, trains its flow
+    (see :func:`fit_posterior`)."""
+    half = n_sets // 2
+    return slice(0, half), slice(half, n_sets)
+
+
 def fit_posterior(run_dir: str | Path, sets_path: str | Path,
-                  settings: FlowSettings | None = None, threads: int = 1) -> Path:
-    """Train the flow on the sets of ``sets_path`` (not the network's training sets), at the
-    network's N (first N events); write ``run_dir/posterior.pt``.  Returns its path."""
-    from upclens.learn.eventset import load_set_model, load_sets
+                  settings: FlowSettings | None = None, threads: int = 1,
+                  windows: int | None = None, sets: slice | None = None) -> Path:
+    """Train the flow on the sets of ``sets_path`` (not the network's training sets) at the
+    network's N; write ``run_dir/posterior.pt``.  Returns its path.
+
+    Every disjoint N-window of a stored set is an independent set of N events of its nucleus,
+    so the flow trains on ``windows`` of them per set (default N_max // N, at most 100; the
+    epochs divided by the windows, at least 10); the held-out pairs that choose the epoch are
+    whole sets.  Measured on the event ladder's 400 validation sets: with their first N events
+    only, the flow's 95 % intervals covered 0.90-0.92 of unseen sets at N = 1e3 and 1e4.
+    ``sets``: only these sets of the file.  The sets must be new to the network in every way,
+    its epoch choice and sigma calibration included: a flow fitted on the sets that chose the
+    network's epoch learns summaries a little better than new sets give and is over-confident
+    (measured: 68 % intervals covering 0.58-0.63 of unseen sets at N = 1e5)."""
+    from upclens.learn.eventset import MAX_WINDOWS, load_set_model, load_sets
 
     settings = settings or FlowSettings()
     run = Path(run_dir)
     model, meta = load_set_model(run)
-    data = load_sets(sets_path, int(meta["n_events"]))
+    n_events = int(meta["n_events"])
+    data = load_sets(sets_path, sets=sets)
+    most = max(1, min(MAX_WINDOWS, data.feats.shape[1] // n_events))
+    windows = most if windows is None else check_integer("windows", windows, 1, most)
     if json.dumps(data.config, sort_keys=True) != meta["dataset_config"]:
         raise ParameterError("sets", str(sets_path), "must come from the model's configuration")
     box = prior_box(data.config)
@@ -113,16 +135,22 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path,
     torch.set_num_threads(threads)
     try:
         torch.manual_seed(settings.seed)
-        ctx = summaries(model, data.feats)
+        ctx = torch.cat([summaries(model, data.feats[:, k * n_events:(k + 1) * n_events])
+                         for k in range(windows)])
         c_mean, c_std = ctx.mean(dim=0), ctx.std(dim=0).clamp_min(1e-6)
         boxt = torch.as_tensor(box, dtype=torch.float32)
-        u = to_unbounded(torch.from_numpy(data.targets), boxt)
+        u = to_unbounded(torch.from_numpy(np.tile(data.targets, (windows, 1))), boxt)
         c = (ctx - c_mean) / c_std
         flow = _flow(settings)
         rng = np.random.default_rng(settings.seed)
-        order = rng.permutation(len(u))
-        n_val = max(1, round(settings.val_fraction * len(u))) if len(u) > 4 else 0
-        val, tr = order[:n_val], order[n_val:]
+        n_sets = len(data)
+        order = rng.permutation(n_sets)
+        n_val = max(1, round(settings.val_fraction * n_sets)) if n_sets > 4 else 0
+        spread = n_sets * np.arange(windows)[None, :]
+        val = (order[:n_val, None] + spread).ravel()
+        tr = (order[n_val:, None] + spread).ravel()
+        if windows > 1:
+            settings = replace(settings, epochs=max(10, math.ceil(settings.epochs / windows)))
         opt = torch.optim.AdamW(flow.parameters(), lr=settings.lr, weight_decay=1e-4)
         best, best_state, t0 = math.inf, None, time.perf_counter()
         for _ in range(settings.epochs):
@@ -147,6 +175,7 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path,
                          "meta": {"settings": asdict(settings), "box": box.tolist(),
                                   "context_mean": c_mean.tolist(),
                                   "context_std": c_std.tolist(), "n_pairs": len(u),
+                                  "windows": windows,
                                   "val_nll": best, "seconds": time.perf_counter() - t0,
                                   "dataset_config": meta["dataset_config"],
                                   "n_events": int(meta["n_events"])}}, path)

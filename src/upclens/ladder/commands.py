@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(and RMSE / sigma_CRB with --bound). Resumable: rerun to continue.")
     e.add_argument("--out", required=True, help="output folder")
     e.add_argument("--size", default="default", choices=EVENT_SIZES,
-                   help="tiny (a test, < 1 min) or default (N = 1e3, 1e4, 1e5; about 3 h on "
-                        "2 cores, docs/benchmarks.md)")
+                   help="tiny (a test, < 1 min) or default (N = 1e3, 1e4, 1e5 with their "
+                        "bound; about 1 h 15 min on 2 cores, docs/learning.md)")
     e.add_argument("--counts", default=None,
                    help="comma-separated event counts N instead of the size's")
     e.add_argument("--bound", default=None,

@@ -47,6 +47,8 @@ EVENT_SIZES = ("tiny", "default")
 FIDUCIAL = {"beta2": 0.15, "beta3": 0.15, "delta_rnp": 0.1}
 """The point of the fiducial split and of the bound (that of docs/information.md, 3c)."""
 BOUND_FILE = "bound.json"
+SCORED_SPLITS = {"test": "", "fiducial": "fid_"}
+"""The splits every learner is scored on, and the prefix of their score keys."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSiz
     run = folder / f"eventset_N{n}"
     model, _ = load_set_model(run)
     scores: dict[str, Any] = {"phi_from_n": size.phi_n}
-    for split, prefix in (("test", ""), ("fiducial", "fid_")):
+    for split, prefix in SCORED_SPLITS.items():
         if split in files:
             data = load_sets(files[split], n)
             scores.update(_score(predict_sets(model, data.feats), data.labels, prefix))
@@ -252,7 +254,7 @@ def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: Event
     img = _images(folder, files, n, kind, size)
     model, _ = load_model(folder / f"resnet_{kind}_N{n}")
     scores: dict[str, Any] = {}
-    for split, prefix in (("test", ""), ("fiducial", "fid_")):
+    for split, prefix in SCORED_SPLITS.items():
         if split in img:
             data = load_data(img[split])
             pred = predict_arrays(model, data.images, device=torch.device("cpu"))

@@ -183,15 +183,19 @@ def load_sets(path: str | Path, n_events: int | None = None, sets: slice | None 
     return SetData(feats, targets, labels[CLASS_COLUMN].astype(np.float32), labels, config)
 
 
+def in_batches(fn: Any, feats: np.ndarray) -> list[Any]:
+    """``fn`` (without gradients) on consecutive slices of the (n, N, 5) sets that hold at most
+    EVENTS_PER_BATCH events (at least one set); the list of its outputs, in order."""
+    step = max(1, EVENTS_PER_BATCH // max(feats.shape[1], 1))
+    with torch.no_grad():
+        return [fn(torch.from_numpy(np.ascontiguousarray(feats[i:i + step])))
+                for i in range(0, len(feats), step)]
+
+
 def predict_sets(model: EventSetNet, feats: np.ndarray) -> dict[str, np.ndarray]:
     """Predictions for (n, N, 5) sets, in batches that fit EVENTS_PER_BATCH."""
     model.eval()
-    n, n_ev = feats.shape[:2]
-    step = max(1, EVENTS_PER_BATCH // max(n_ev, 1))
-    parts: list[dict[str, torch.Tensor]] = []
-    with torch.no_grad():
-        for i in range(0, n, step):
-            parts.append(model(torch.from_numpy(np.ascontiguousarray(feats[i:i + step]))))
+    parts = in_batches(model, feats)
     return {k: torch.cat([p[k] for p in parts]).numpy() for k in parts[0]}
 
 
@@ -335,15 +339,30 @@ def pooled_summaries(model: EventSetNet, feats: np.ndarray) -> np.ndarray:
     """(n, N, 5) sets -> (n, 2w) pooled phi moments (float32), in batches of EVENTS_PER_BATCH
     events."""
     model.eval()
-    step = max(1, EVENTS_PER_BATCH // max(feats.shape[1], 1))
-    with torch.no_grad():
-        parts = [model.summary(torch.from_numpy(np.ascontiguousarray(feats[i:i + step])))
-                 for i in range(0, len(feats), step)]
-    return torch.cat(parts).numpy()
+    return torch.cat(in_batches(model.summary, feats)).numpy()
 
 
 MAX_WINDOWS = 100
-"""At most this many disjoint N-windows of each training set feed a refitted head."""
+"""At most this many disjoint N-windows of each stored set feed a refitted head or a flow."""
+
+
+def window_count(n_max: int, n_events: int, windows: int | None = None) -> int:
+    """How many disjoint N-windows of each stored set of N_max events a fit uses: ``windows``
+    (checked), by default N_max // N, at most ``MAX_WINDOWS``."""
+    most = max(1, min(MAX_WINDOWS, n_max // n_events))
+    return most if windows is None else check_integer("windows", windows, 1, most)
+
+
+def set_windows(feats: np.ndarray, n_events: int, windows: int) -> list[np.ndarray]:
+    """The first ``windows`` disjoint N-windows of (n, N_max, 5) sets, each (n, N, 5): every
+    window is an independent set of N events of the same nucleus."""
+    return [feats[:, k * n_events:(k + 1) * n_events] for k in range(windows)]
+
+
+def epochs_over_windows(epochs: int, windows: int) -> int:
+    """The epochs of a fit on W windows per set: the epochs of one window divided by W (the
+    same number of steps), at least 10; unchanged for W = 1."""
+    return epochs if windows <= 1 else max(10, math.ceil(epochs / windows))
 
 
 def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Path,
@@ -351,8 +370,8 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
                threads: int = 1, progress: bool = False, windows: int | None = None,
                val_sets: slice | None = None) -> Path:
     """An EventSetNet for sets of ``n_events`` events that keeps the per-event network phi of
-    ``base_run`` (trained at a smaller N) and trains a fresh head on the pooled summaries of
-    the first ``n_events`` events of every set.
+    ``base_run`` (trained at another N) and trains a fresh head on the pooled summaries of
+    disjoint ``n_events``-windows of every training set.
 
     Why: the information of a set is a sum over its events, and the statistic that carries it
     (the score of the per-event density) does not depend on N; only the map from the pooled
@@ -373,8 +392,7 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
     tr = load_sets(train_path)
     va = load_sets(val_path, n_events, val_sets)
     n_events = check_integer("n_events", n_events, 1, tr.feats.shape[1])
-    most = min(MAX_WINDOWS, tr.feats.shape[1] // n_events)
-    windows = most if windows is None else check_integer("windows", windows, 1, most)
+    windows = window_count(tr.feats.shape[1], n_events, windows)
     same = json.dumps(tr.config, sort_keys=True) == base_meta["dataset_config"]
     if not same or tr.config != va.config:
         raise ParameterError("train", str(train_path), "must come from the base model's "
@@ -383,15 +401,13 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
     torch.set_num_threads(threads)
     try:
         t0 = time.perf_counter()
-        s_tr = np.concatenate([pooled_summaries(model, tr.feats[:, k * n_events:
-                                                                 (k + 1) * n_events])
-                               for k in range(windows)])
+        s_tr = np.concatenate([pooled_summaries(model, w)
+                               for w in set_windows(tr.feats, n_events, windows)])
         s_va = pooled_summaries(model, va.feats)
         t_pool = time.perf_counter() - t0
         tiled = SetData(s_tr, np.tile(tr.targets, (windows, 1)), np.tile(tr.classes, windows),
                         {k: np.tile(v, windows) for k, v in tr.labels.items()}, tr.config)
-        if windows > 1:
-            settings = replace(settings, epochs=max(10, math.ceil(settings.epochs / windows)))
+        settings = replace(settings, epochs=epochs_over_windows(settings.epochs, windows))
         model.reset_head(settings.seed)
         # the pooled moments of 1e5 events differ between sets by little: standardise them
         st = torch.from_numpy(s_tr)

@@ -84,16 +84,11 @@ def to_bounded(u: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def summaries(model: torch.nn.Module, feats: np.ndarray) -> torch.Tensor:
     """(n, N, 5) sets -> (n, 7) standardised network outputs (means, log sigmas, logit)."""
-    from upclens.learn.eventset import EVENTS_PER_BATCH
+    from upclens.learn.eventset import in_batches
 
     model.eval()
-    step = max(1, EVENTS_PER_BATCH // max(feats.shape[1], 1))
-    out = []
-    for i in range(0, len(feats), step):
-        mu, ls, logit = model.standardised(torch.from_numpy(np.ascontiguousarray(
-            feats[i:i + step])))
-        out.append(torch.cat([mu, ls, logit[:, None]], dim=1))
-    return torch.cat(out)
+    return torch.cat([torch.cat([mu, ls, logit[:, None]], dim=1)
+                      for mu, ls, logit in in_batches(model.standardised, feats)])
 
 
 def validation_halves(n_sets: int) -> tuple[slice, slice]:
@@ -119,15 +114,20 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path,
     its epoch choice and sigma calibration included: a flow fitted on the sets that chose the
     network's epoch learns summaries a little better than new sets give and is over-confident
     (measured: 68 % intervals covering 0.58-0.63 of unseen sets at N = 1e5)."""
-    from upclens.learn.eventset import MAX_WINDOWS, load_set_model, load_sets
+    from upclens.learn.eventset import (
+        epochs_over_windows,
+        load_set_model,
+        load_sets,
+        set_windows,
+        window_count,
+    )
 
     settings = settings or FlowSettings()
     run = Path(run_dir)
     model, meta = load_set_model(run)
     n_events = int(meta["n_events"])
     data = load_sets(sets_path, sets=sets)
-    most = max(1, min(MAX_WINDOWS, data.feats.shape[1] // n_events))
-    windows = most if windows is None else check_integer("windows", windows, 1, most)
+    windows = window_count(data.feats.shape[1], n_events, windows)
     if json.dumps(data.config, sort_keys=True) != meta["dataset_config"]:
         raise ParameterError("sets", str(sets_path), "must come from the model's configuration")
     box = prior_box(data.config)
@@ -135,8 +135,8 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path,
     torch.set_num_threads(threads)
     try:
         torch.manual_seed(settings.seed)
-        ctx = torch.cat([summaries(model, data.feats[:, k * n_events:(k + 1) * n_events])
-                         for k in range(windows)])
+        ctx = torch.cat([summaries(model, w)
+                         for w in set_windows(data.feats, n_events, windows)])
         c_mean, c_std = ctx.mean(dim=0), ctx.std(dim=0).clamp_min(1e-6)
         boxt = torch.as_tensor(box, dtype=torch.float32)
         u = to_unbounded(torch.from_numpy(np.tile(data.targets, (windows, 1))), boxt)
@@ -149,8 +149,7 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path,
         spread = n_sets * np.arange(windows)[None, :]
         val = (order[:n_val, None] + spread).ravel()
         tr = (order[n_val:, None] + spread).ravel()
-        if windows > 1:
-            settings = replace(settings, epochs=max(10, math.ceil(settings.epochs / windows)))
+        settings = replace(settings, epochs=epochs_over_windows(settings.epochs, windows))
         opt = torch.optim.AdamW(flow.parameters(), lr=settings.lr, weight_decay=1e-4)
         best, best_state, t0 = math.inf, None, time.perf_counter()
         for _ in range(settings.epochs):

@@ -9,9 +9,9 @@ see the same events at each N.  For every N:
     'resnet_lab'      ShapeNet on the lab (px, py) histogram image,
 each trained on the training sets, its epoch chosen and its sigmas calibrated on the validation
 sets, scored (RMSE per parameter, 68 % coverage) on the test sets, whose labels are drawn from
-the priors like the training sets'.  The event-set network's joint posterior (a flow on its
-summary, ``upclens.learn.posterior``) is fitted on the second half of the validation sets (the
-first half chooses the network's epochs and calibrates it: ``learn.posterior.validation_halves``)
+the priors like the training sets'.  The event-set network's joint posterior (cross-fitted
+flows on its summary, ``upclens.learn.posterior``) is fitted on all validation sets (the first
+half also chose the network's epochs and calibrated it: ``learn.posterior.validation_halves``)
 and its SBC / TARP coverage at 50 / 68 / 95 % measured on the test sets.
 
 The Cramer-Rao bound is local: it belongs to one parameter point.  The learners are therefore
@@ -169,15 +169,14 @@ def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadd
     run = folder / f"eventset_N{n}"
     settings = SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed)
     phi = folder / f"eventset_phi_N{size.phi_n}"
-    net, flow = validation_halves(size.n_val)
+    net, _ = validation_halves(size.n_val)
     seconds = _timed(phi, lambda: train_sets(files["train"], files["val"], phi, size.phi_n,
                                              settings, val_sets=net))
     seconds += _timed(run, lambda: refit_head(phi, files["train"], files["val"], run, n,
                                               replace(settings, epochs=size.head_epochs),
                                               val_sets=net))
     if not (run / POSTERIOR_FILE).is_file():
-        fit_posterior(run, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed),
-                      sets=flow)
+        fit_posterior(run, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed))
     return seconds
 
 

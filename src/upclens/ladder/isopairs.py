@@ -155,14 +155,13 @@ def _species_run(folder: Path, files: dict[str, Path], n: int, size: PairSize, s
         validation_halves,
     )
 
-    net, flow = validation_halves(size.n_val)
+    net, _ = validation_halves(size.n_val)
     if not (folder / "model.pt").is_file():
         train_sets(files["train"], files["val"], folder, n,
                    SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed),
                    val_sets=net)
     if not (folder / POSTERIOR_FILE).is_file():
-        fit_posterior(folder, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed),
-                      sets=flow)
+        fit_posterior(folder, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed))
     seconds = (float(load_set_model(folder)[1]["train_seconds"])
                + float(load_posterior(folder)[1]["seconds"]))
     cov = check_posterior(folder, files["test"], n_samples=500, seed=seed)

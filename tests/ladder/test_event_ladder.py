@@ -91,6 +91,8 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
             assert len(e["tarp_ecp"]) == 3
             assert set(e["interval_coverage"]) == {"beta2", "beta3", "delta_rnp"}
     assert (out / "event_ladder.png").stat().st_size > 0
+    assert all((out / f"corner_N{n}.png").stat().st_size > 0 for n in (30, 100, 300))
+    assert "| 30 | test |" in (out / "event_ladder.md").read_text()  # the coverage table
     assert "resnet_pt_dphi" in capsys.readouterr().out
     tiny = SIZES["tiny"]
     refit = [e for e in entries if e["learner"] == "eventset"]

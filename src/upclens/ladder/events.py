@@ -49,6 +49,13 @@ FIDUCIAL = {"beta2": 0.15, "beta3": 0.15, "delta_rnp": 0.1}
 BOUND_FILE = "bound.json"
 SCORED_SPLITS = {"test": "", "fiducial": "fid_"}
 """The splits every learner is scored on, and the prefix of their score keys."""
+CORNER_SPLIT = "fiducial"
+"""The split whose first set's posterior is drawn as ``corner_N{N}.png`` (the test split when
+there is no fiducial one)."""
+POSTERIOR_SPLITS = {"test": "", "replica": "replica_"}
+"""The splits the posterior's coverage is checked on, and the prefix of their keys: the test
+sets, and a second test split of the same size and priors (its own seed) that shows how far
+one split's coverage scatters."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,8 @@ class EventLadderSize:
     pixels: histogram images; y_range: rapidity window; set_epochs, image_epochs; width:
     ResNet width; set_width: event MLP width; flow_epochs; n_fiducial: sets at ``FIDUCIAL``;
     phi_n: the N at which the per-event network is trained (set_epochs); head_epochs: the
-    heads' epochs at W = 1 window; matched_bound: compute the sets' bound."""
+    heads' epochs at W = 1 window; matched_bound: compute the sets' bound; n_replica: sets of
+    the second test split (0: none)."""
 
     name: str
     n_max: int
@@ -76,13 +84,15 @@ class EventLadderSize:
     phi_n: int
     head_epochs: int
     matched_bound: bool
+    n_replica: int = 0
 
 
 SIZES = {
     "tiny": EventLadderSize("tiny", 300, (30, 100, 300), 16, 8, 8, 16, (0.0, 0.0), 3, 2, 4, 16,
                            20, 8, 100, 20, False),
     "default": EventLadderSize("default", 100_000, (1_000, 10_000, 100_000), 600, 400, 300, 64,
-                               (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 1000, True),
+                               (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 1000, True,
+                               n_replica=300),
 }
 
 
@@ -183,7 +193,7 @@ def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadd
 def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSize, seed: int
               ) -> tuple[dict[str, Any], float]:
     from upclens.learn.eventset import load_set_model, load_sets, predict_sets
-    from upclens.learn.posterior import check_posterior
+    from upclens.learn.posterior import check_posterior, corner_plot, sample_posterior
 
     seconds = train_eventset(folder, files, n, size, seed)
     run = folder / f"eventset_N{n}"
@@ -193,10 +203,16 @@ def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSiz
         if split in files:
             data = load_sets(files[split], n)
             scores.update(_score(predict_sets(model, data.feats), data.labels, prefix))
-    cov = check_posterior(run, files["test"], n_samples=500, seed=seed)
-    scores["posterior_passed"] = cov["passed"]
-    scores["tarp_ecp"] = cov["tarp_ecp"]
-    scores["interval_coverage"] = cov["interval_coverage"]
+            if split == CORNER_SPLIT or "fiducial" not in files:
+                corner_plot(sample_posterior(run, data.feats[:1], 4000, seed)[0],
+                            folder / f"corner_N{n}.png", truth=data.targets[0])
+    for split, prefix in POSTERIOR_SPLITS.items():
+        if split in files:
+            cov = check_posterior(run, files[split], n_samples=500, seed=seed,
+                                  out_name=f"{prefix}coverage.json")
+            scores[f"{prefix}posterior_passed"] = cov["passed"]
+            scores[f"{prefix}tarp_ecp"] = cov["tarp_ecp"]
+            scores[f"{prefix}interval_coverage"] = cov["interval_coverage"]
     return scores, seconds
 
 
@@ -293,6 +309,8 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
     splits = [("train", sz.n_train, cfg), ("val", sz.n_val, cfg), ("test", sz.n_test, cfg)]
     if sz.n_fiducial:
         splits.append(("fiducial", sz.n_fiducial, fiducial_config(cfg)))
+    if sz.n_replica:
+        splits.append(("replica", sz.n_replica, cfg))
     for k, (split, n, split_cfg) in enumerate(splits):
         files[split] = folder / f"sets_{split}.h5"
         t0 = time.perf_counter()
@@ -332,7 +350,8 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
                "prior_sd": prior_sd, "generation_seconds": gen_seconds,
                "bound": None if bound is None else str(bound), "bound_column": bound_column,
                "bound_seconds": bound_seconds,
-               "files": ["event_ladder.json", "event_ladder.md", "event_ladder.png"]}
+               "files": ["event_ladder.json", "event_ladder.md", "event_ladder.png",
+                         *(f"corner_N{n}.png" for n in sz.counts)]}
     from upclens.io import atomic_path
 
     with atomic_path(folder / "event_ladder.json", suffix=".json") as tmp:
@@ -420,7 +439,24 @@ def event_table(entries: list[dict[str, Any]]) -> str:
                 lines.append(f"| {e['n_events']} | "
                              + " | ".join(f"{e[f'sigma_crb_{t}']:.4g}" for t in TARGETS) + " | "
                              + " | ".join(f"{e[f'sigma_ref_{t}']:.4g}" for t in TARGETS) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + coverage_lines(entries)) + "\n"
+
+
+def coverage_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: the posterior's SBC coverage per parameter and TARP's at 50 / 68 / 95 %
+    on each split it was checked on, and whether all twelve lie within two binomial sd."""
+    lines = ["", "| N | split | " + " | ".join(f"coverage {t}" for t in TARGETS)
+             + " | TARP | passed |", "|" + "---|" * (len(TARGETS) + 4)]
+    for e in entries:
+        for split, prefix in POSTERIOR_SPLITS.items():
+            if f"{prefix}interval_coverage" in e:
+                cov = e[f"{prefix}interval_coverage"]
+                lines.append(f"| {e['n_events']} | {split} | "
+                             + " | ".join(" / ".join(f"{v:.3f}" for v in cov[t])
+                                          for t in TARGETS)
+                             + " | " + " / ".join(f"{v:.3f}" for v in e[f"{prefix}tarp_ecp"])
+                             + f" | {'yes' if e[f'{prefix}posterior_passed'] else 'no'} |")
+    return lines if len(lines) > 3 else []
 
 
 def event_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:

@@ -16,9 +16,9 @@ for each part in turn, and the factor ``inflation`` (one per parameter, in u) th
 central 50 / 68.27 / 95 % intervals of those held-out sets to their nominal coverage is fitted
 on all of them.  The posterior is one flow trained on every set, widened by that factor about
 its median (:func:`inflate`); it learns from all the sets, folds / (folds - 1) times as many
-as each flow that measured the factor, so the factor errs, if at all, on the wide side.  Its coverage is checked with SBC
-and TARP (``upclens.learn.coverage``) on the test split, which neither the network nor the
-flows saw.
+as each flow that measured the factor, so the factor errs, if at all, on the wide side.  Its
+coverage is checked with SBC and TARP (``upclens.learn.coverage``) on the test split, which
+neither the network nor the flows saw.
 
 The flow is stored in the model's run folder as ``posterior.pt`` with the prior box, the
 context scaling and the inflation; ``sample_posterior`` draws samples for new sets.
@@ -319,10 +319,12 @@ def sample_posterior(run_dir: str | Path, feats: np.ndarray, n_samples: int = 20
 
 
 def check_posterior(run_dir: str | Path, sets_path: str | Path, n_samples: int = 1000,
-                    seed: int = 0, n_sd: float = 2.0) -> dict[str, Any]:
+                    seed: int = 0, n_sd: float = 2.0, out_name: str = "coverage.json"
+                    ) -> dict[str, Any]:
     """SBC and TARP coverage of the run's posterior on the sets of ``sets_path`` (sets neither
     the network nor the flow saw), passed when every coverage lies within ``n_sd`` binomial
-    standard errors.  Writes ``coverage.json`` into the run and returns it."""
+    standard errors.  Writes ``out_name`` into the run and returns it (``upclens infer`` reads
+    ``coverage.json``)."""
     from upclens.learn.coverage import coverage_report
     from upclens.learn.eventset import load_set_model, load_sets
 
@@ -338,7 +340,7 @@ def check_posterior(run_dir: str | Path, sets_path: str | Path, n_samples: int =
     out["n_sd"] = n_sd
     from upclens.io import atomic_path
 
-    with atomic_path(Path(run_dir) / "coverage.json", suffix=".json") as tmp:
+    with atomic_path(Path(run_dir) / out_name, suffix=".json") as tmp:
         Path(tmp).write_text(json.dumps(out, indent=1))
     return out
 

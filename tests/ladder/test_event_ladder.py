@@ -92,7 +92,10 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
             assert set(e["interval_coverage"]) == {"beta2", "beta3", "delta_rnp"}
     assert (out / "event_ladder.png").stat().st_size > 0
     assert all((out / f"corner_N{n}.png").stat().st_size > 0 for n in (30, 100, 300))
-    assert "| 30 | test |" in (out / "event_ladder.md").read_text()  # the coverage table
+    table = (out / "event_ladder.md").read_text()  # the coverage table, both test splits
+    assert "| 30 | test |" in table
+    assert "| 30 | replica |" in table
+    assert (out / "sets_flow.h5").is_file()  # sets for the flows only
     assert "resnet_pt_dphi" in capsys.readouterr().out
     tiny = SIZES["tiny"]
     refit = [e for e in entries if e["learner"] == "eventset"]

@@ -87,6 +87,22 @@ def test_posterior_carries_its_cross_fitted_inflation(run: dict[str, Path]) -> N
         assert miss[1] <= miss[0]
 
 
+def test_the_flows_may_learn_from_several_files(run: dict[str, Path], tmp_path: Path) -> None:
+    """Files of the model's configuration are concatenated in order; a file whose sets hold
+    another number of events is refused in one line."""
+    from upclens.learn.eventset import load_set_model, load_sets
+    from upclens.learn.posterior import _load_all
+
+    config = load_set_model(run["run"])[1]["dataset_config"]
+    both = _load_all([run["val"], run["test"]], config, None)
+    val, test = load_sets(run["val"]), load_sets(run["test"])
+    assert len(both) == len(val) + len(test)
+    assert np.array_equal(both.targets[len(val):], test.targets)
+    other = synthetic_sets(tmp_path / "short.h5", 4, N // 2, 5)
+    with pytest.raises(ParameterError, match="sets"):
+        _load_all([run["val"], other], config, None)
+
+
 def test_posterior_narrows_where_there_is_information(run: dict[str, Path]) -> None:
     """Delta r_np (the pT scale) is measured: its posterior sd is well below the prior's 0.087;
     beta3 has no handle in these sets: its posterior stays near the uniform prior."""

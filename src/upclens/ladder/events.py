@@ -49,6 +49,8 @@ FIDUCIAL = {"beta2": 0.15, "beta3": 0.15, "delta_rnp": 0.1}
 BOUND_FILE = "bound.json"
 SCORED_SPLITS = {"test": "", "fiducial": "fid_"}
 """The splits every learner is scored on, and the prefix of their score keys."""
+SPLIT_SEEDS = {"train": 0, "val": 1, "test": 2, "fiducial": 3, "replica": 4, "flow": 8}
+"""The generation seed of each split is 10 x seed + this offset."""
 CORNER_SPLIT = "fiducial"
 """The split whose first set's posterior is drawn as ``corner_N{N}.png`` (the test split when
 there is no fiducial one)."""
@@ -65,7 +67,8 @@ class EventLadderSize:
     ResNet width; set_width: event MLP width; flow_epochs; n_fiducial: sets at ``FIDUCIAL``;
     phi_n: the N at which the per-event network is trained (set_epochs); head_epochs: the
     heads' epochs at W = 1 window; matched_bound: compute the sets' bound; n_replica: sets of
-    the second test split (0: none)."""
+    the second test split (0: none); n_flow: sets that only the posterior's flows learn from,
+    besides the validation sets (0: none)."""
 
     name: str
     n_max: int
@@ -85,14 +88,15 @@ class EventLadderSize:
     head_epochs: int
     matched_bound: bool
     n_replica: int = 0
+    n_flow: int = 0
 
 
 SIZES = {
     "tiny": EventLadderSize("tiny", 300, (30, 100, 300), 16, 8, 8, 16, (0.0, 0.0), 3, 2, 4, 16,
-                           20, 8, 100, 20, False),
+                           20, 8, 100, 20, False, n_replica=8, n_flow=4),
     "default": EventLadderSize("default", 100_000, (1_000, 10_000, 100_000), 600, 400, 300, 64,
                                (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 1000, True,
-                               n_replica=300),
+                               n_replica=300, n_flow=400),
 }
 
 
@@ -186,7 +190,8 @@ def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadd
                                               replace(settings, epochs=size.head_epochs),
                                               val_sets=net))
     if not (run / POSTERIOR_FILE).is_file():
-        fit_posterior(run, files["val"], FlowSettings(epochs=size.flow_epochs, seed=seed))
+        fit_posterior(run, [files[s] for s in ("val", "flow") if s in files],
+                      FlowSettings(epochs=size.flow_epochs, seed=seed))
     return seconds
 
 
@@ -311,11 +316,13 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
         splits.append(("fiducial", sz.n_fiducial, fiducial_config(cfg)))
     if sz.n_replica:
         splits.append(("replica", sz.n_replica, cfg))
-    for k, (split, n, split_cfg) in enumerate(splits):
+    if sz.n_flow:
+        splits.append(("flow", sz.n_flow, cfg))
+    for split, n, split_cfg in splits:
         files[split] = folder / f"sets_{split}.h5"
         t0 = time.perf_counter()
-        generate_event_sets(split_cfg, n, seed * 10 + k, files[split], workers=workers,
-                            progress=progress)
+        generate_event_sets(split_cfg, n, seed * 10 + SPLIT_SEEDS[split], files[split],
+                            workers=workers, progress=progress)
         gen_seconds[split] = time.perf_counter() - t0
     bound_seconds = None
     if bound is None and sz.matched_bound:

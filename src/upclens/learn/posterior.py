@@ -121,13 +121,13 @@ def interval_coverage_inflated(samples: np.ndarray, truth: np.ndarray, factor: f
                                levels: tuple[float, ...] = LEVELS) -> np.ndarray:
     """(L,) central-interval coverage of 1D samples (n, S) widened by ``factor`` about each
     row's median, for truths (n,): the rank of t among med + f (s - med) is that of
-    med + (t - med) / f among s (the intervals of ``coverage.interval_coverage``)."""
-    s = np.sort(np.asarray(samples, dtype=float), axis=1)
+    med + (t - med) / f among s, so ``coverage.interval_coverage`` of the pulled-in truth."""
+    from upclens.learn.coverage import interval_coverage
+
+    s = np.asarray(samples, dtype=float)
     med = np.median(s, axis=1)
     x = med + (np.asarray(truth, dtype=float) - med) / factor
-    rank = (s < x[:, None]).sum(axis=1)
-    u = (rank + 0.5) / (s.shape[1] + 1)
-    return np.array([np.mean(np.abs(u - 0.5) < 0.5 * q) for q in levels])
+    return interval_coverage(s[:, :, None], x[:, None], levels)[0]
 
 
 def fit_inflation(samples: np.ndarray, truth: np.ndarray, levels: tuple[float, ...] = LEVELS,
@@ -158,10 +158,10 @@ def inflate(u: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 def _train_flow(c: torch.Tensor, u: torch.Tensor, sets: np.ndarray, n_sets: int, windows: int,
                 settings: FlowSettings, rng: np.random.Generator
-                ) -> tuple[dict[str, torch.Tensor], float]:
+                ) -> tuple[torch.nn.Module, float]:
     """One flow on the pairs of ``sets`` (indices of sets; pair k * n_sets + i is window k of
     set i), its epoch chosen on a held-out ``val_fraction`` of those sets (whole sets).
-    Returns its best state and that held-out NLL."""
+    Returns the flow at that epoch (eval mode) and its held-out NLL."""
     flow = _flow(settings)
     order = rng.permutation(sets)
     n_val = max(1, round(settings.val_fraction * len(order))) if len(order) > 4 else 0
@@ -187,7 +187,9 @@ def _train_flow(c: torch.Tensor, u: torch.Tensor, sets: np.ndarray, n_sets: int,
             best = vloss
             best_state = {k: v.clone() for k, v in flow.state_dict().items()}
     assert best_state is not None
-    return best_state, best
+    flow.load_state_dict(best_state)
+    flow.eval()
+    return flow, best
 
 
 def _epochs(settings: FlowSettings, windows: int) -> int:
@@ -239,9 +241,10 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
         t0 = time.perf_counter()
         factor, cal = (np.ones(len(TARGETS)), {}) if folds == 1 else _cross_fit(
             c, u, n_sets, windows, folds, settings, rng)
-        state, nll = _train_flow(c, u, np.arange(n_sets), n_sets, windows, settings, rng)
+        flow, nll = _train_flow(c, u, np.arange(n_sets), n_sets, windows, settings, rng)
         path = run / POSTERIOR_FILE
-        checkpoint.save({"format_version": checkpoint.FORMAT_VERSION, "state_dict": state,
+        checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
+                         "state_dict": flow.state_dict(),
                          "meta": {"settings": asdict(settings), "box": box.tolist(),
                                   "context_mean": c_mean.tolist(),
                                   "context_std": c_std.tolist(), "n_pairs": len(u),
@@ -287,11 +290,8 @@ def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, fold
     cal_windows = min(windows, CAL_WINDOWS)
     held_u, held_t = [], []
     for part in parts:
-        state, _ = _train_flow(c, u, np.setdiff1d(np.arange(n_sets), part), n_sets, windows,
-                               settings, rng)
-        flow = _flow(settings)
-        flow.load_state_dict(state)
-        flow.eval()
+        flow, _ = _train_flow(c, u, np.setdiff1d(np.arange(n_sets), part), n_sets, windows,
+                              settings, rng)
         rows = torch.from_numpy((part[None, :] + n_sets * np.arange(cal_windows)[:, None])
                                 .ravel())
         with torch.no_grad():

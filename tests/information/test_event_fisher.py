@@ -3,6 +3,7 @@ angle's closed form, symmetries, agreement with the image bound, step halving, t
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 
@@ -180,6 +181,39 @@ def test_columns_order_and_handles(cache):
         assert sig["b known (image)"][n] < sig["b direction unknown, pT"][n]
         assert sig["+ daughter angle"][n] <= sig["b direction unknown, pT"][n] * (1 + 1e-9)
         assert sig["+ neutron classes"][n] <= sig["+ daughter angle"][n] * (1 + 1e-9)
+
+
+def test_partial_reads_of_the_sets_are_coarsenings(cache):
+    """The bound of each partial analysis of the event sets (data.eventsets.READ_COLUMNS)
+    reads a coarsening of the same events: its per-event Fisher matrix lies below that of every
+    analysis that reads more (I_more - I_less positive semi-definite: information cannot grow
+    by pooling); pooling y is the sum of the y-resolved probabilities."""
+    from types import SimpleNamespace
+
+    from upclens.data.eventsets import READ_COLUMNS
+    from upclens.information.event_fisher import sets_analysis
+
+    events = SimpleNamespace(y_min=-0.5, y_max=0.5, neutron_class="any", detector="none",
+                             incoherent_fraction=0.0, nucleus="Zr96", sqrt_snn=200.0,
+                             pt_max=0.06, channel="ee")
+    info = {}
+    for name, reads in READ_COLUMNS.items():
+        a = sets_analysis(events, reads=reads)[1]
+        assert a.rapidity
+        assert a.y_observed == ("rapidity" in reads)
+        assert a.classes == ("classes" in reads)
+        assert (a.channel == "ee") == ("angle" in reads)
+        info[name] = event_fisher(POINT, a, cache, 1e5, "", check_step=False).per_event
+    for less, more in itertools.pairwise(READ_COLUMNS):
+        d = info[more] - info[less]
+        assert np.linalg.eigvalsh(d).min() >= -1e-6 * np.abs(info[more]).max(), (less, more)
+    # rapidity read gives information on top of the classes (> 0 in some direction)
+    assert np.linalg.eigvalsh(info["+ rapidity"] - info["+ neutron classes"]).max() > 0
+    full = sets_analysis(events)[1]
+    pooled = EventModel(replace(full, y_observed=False), cache)(POINT)
+    resolved = EventModel(full, cache)(POINT)
+    assert pooled.shape == (1, *resolved.shape[1:])
+    assert np.allclose(pooled[0], resolved.sum(axis=0), rtol=1e-12, atol=0)
 
 
 def test_incoherent_background_costs_information(cache):

@@ -15,7 +15,14 @@ pytest.importorskip("particle")
 from upclens.cli import main
 from upclens.data.eventimages import image_axes, set_images
 from upclens.errors import ParameterError
-from upclens.ladder.events import LEARNERS, SIZES, image_preprocess, read_bound
+from upclens.ladder.events import (
+    COLUMN_LEARNERS,
+    LEARNER_READS,
+    LEARNERS,
+    SIZES,
+    image_preprocess,
+    read_bound,
+)
 
 
 def test_images_count_every_event_in_its_pixel() -> None:
@@ -66,9 +73,10 @@ def test_bound_file(tmp_path: Path) -> None:
 
 def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
-    """Three learners at three N, the same test and fiducial sets; the ratio column from a
-    bound file (RMSE at the fiducial point over it); the event-set network's per-event
-    network is trained once (at phi_n) and its head refitted at every N."""
+    """Three learners and the event-set network of each partial column at three N, the same
+    test and fiducial sets; the ratio column from a bound file (RMSE at the fiducial point
+    over it); the event-set network's per-event network is trained once (at phi_n) and its
+    head refitted at every N."""
     bound = tmp_path / "bound.json"
     bound.write_text(json.dumps({"100": {"beta2": 0.05, "beta3": 0.05, "delta_rnp": 0.05}}))
     out = tmp_path / "el"
@@ -76,7 +84,8 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
                  "--bound", str(bound)]) == 0
     summary = json.loads((out / "event_ladder.json").read_text())
     entries = summary["entries"]
-    assert len(entries) == len(SIZES["tiny"].counts) * len(LEARNERS)
+    assert len(entries) == len(SIZES["tiny"].counts) * (len(LEARNERS) + len(COLUMN_LEARNERS))
+    assert {e["learner"] for e in entries} == set(LEARNER_READS)
     for e in entries:
         for t in ("beta2", "beta3", "delta_rnp"):
             # tiny training: nowhere near the bound, but bounded by the prior's range (0.3)
@@ -104,6 +113,10 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
 
     for n in tiny.counts:  # disjoint N-windows of the stored 300 events feed each head
         assert load_set_model(out / f"eventset_N{n}")[1]["windows"] == tiny.n_max // n
+    for learner, reads in COLUMN_LEARNERS.items():  # phi and the head read only their handles
+        model, meta = load_set_model(out / f"{learner}_N{tiny.counts[-1]}")
+        assert model.reads == reads == tuple(meta["settings"]["reads"])
+        assert not (out / f"{learner}_N{tiny.counts[-1]}" / "posterior.pt").exists()
     from upclens.ladder.events import FIDUCIAL
     from upclens.learn.eventset import load_sets
 

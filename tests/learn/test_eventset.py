@@ -61,6 +61,30 @@ def test_outputs_are_permutation_and_rotation_invariant() -> None:
                 assert torch.allclose(base[k], out[k], rtol=1e-5, atol=1e-6)
 
 
+def test_a_network_reads_only_its_handles() -> None:
+    """With reads = ('pt', 'angle') the outputs do not move when the rapidity and the class of
+    every event change, and do when the daughter angles do; 'pt' is always read."""
+    torch.manual_seed(0)
+    net = EventSetNet(SetSettings(width=8, head=8, reads=("angle", "pt"))).eval()
+    assert net.reads == ("pt", "angle")
+    net.input_std.uniform_(0.5, 2.0)  # any standardisation: the unread inputs stay silent
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 40, 5)).astype(np.float32)
+    x[..., 4] = rng.integers(0, 3, size=(2, 40))
+    other = x.copy()
+    other[..., 3] = rng.normal(size=(2, 40))
+    other[..., 4] = rng.integers(0, 3, size=(2, 40))
+    angle = x.copy()
+    angle[..., 2] = rng.uniform(-math.pi, math.pi, size=(2, 40))
+    with torch.no_grad():
+        base, same, moved = (net(torch.from_numpy(v))["beta2"] for v in (x, other, angle))
+    assert torch.equal(base, same)
+    assert not torch.allclose(base, moved)
+    for bad in (("angle",), ("pt", "pt"), ("pt", "spin")):
+        with pytest.raises(ParameterError, match="reads"):
+            SetSettings(reads=bad)
+
+
 def test_learns_the_handles_and_not_the_missing_one(run: Path, files: dict[str, Path]) -> None:
     """Delta r_np sets the pT scale (256 events: relative error of the mean pT ~ 1/16, so an
     RMSE far below the prior's 0.087 fm); beta2 the cos 2 dphi amplitude (<cos 2 dphi> =

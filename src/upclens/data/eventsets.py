@@ -48,8 +48,28 @@ if TYPE_CHECKING:
 KIND = "event-sets"
 FEATURES = ("px", "py", "delta_phi", "rapidity", "neutron_class")
 CLASS_CODES = ("0n0n", "0nXn", "XnXn")
+READS = ("pt", "angle", "classes", "rapidity")
+"""What an analysis of the sets may read of each event, in the order the handles are added
+(the columns of ``upclens event-fisher``): the pair |pT| (always), the daughter angle Delta phi,
+the neutron class, the rapidity.  An analysis that does not read a handle pools its events over
+it (the lab azimuth of pT carries nothing: b's direction is random per event)."""
+READ_COLUMNS = {"pT only": ("pt",), "+ daughter angle": ("pt", "angle"),
+                "+ neutron classes": ("pt", "angle", "classes"), "+ rapidity": READS}
+"""The cumulative analyses of the sets, named as the event-fisher columns."""
 MAX_EVENTS = 1_000_000
 MAX_DRAW_ROUNDS = 50
+
+
+def check_reads(reads: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``reads`` as a tuple in ``READS`` order; ParameterError for an unknown handle, a
+    repeated one, or one without 'pt'."""
+    out = tuple(reads)
+    for r in out:
+        if r not in READS:
+            raise ParameterError("reads", r, "must be one of " + ", ".join(READS))
+    if len(set(out)) != len(out) or "pt" not in out:
+        raise ParameterError("reads", ",".join(out), "must name 'pt' and no handle twice")
+    return tuple(r for r in READS if r in out)
 
 
 def default_events() -> EventConfig:

@@ -49,7 +49,9 @@ class EventAnalysis:
     neutron_classes: keep only the events of these classes (each tagged; names of
     events_model.CLASSES), the selection of a trigger; empty: all events (tagged when
     ``classes``).  angle: read Delta phi; False integrates it out, which with a detector keeps
-    the acceptance of the decay (pT only, as measured through the daughters).
+    the acceptance of the decay (pT only, as measured through the daughters).  y_observed
+    (with ``rapidity``): read each event's rapidity; False pools the events of every rapidity
+    node (y not read, the window |y| < y_max kept).
     """
 
     b_known: bool = False
@@ -63,6 +65,7 @@ class EventAnalysis:
     square: bool = False
     neutron_classes: tuple[str, ...] = ()
     angle: bool = True
+    y_observed: bool = True
 
     def __post_init__(self) -> None:
         check_choice("channel", self.channel, CHANNELS)
@@ -149,7 +152,7 @@ class EventModel:
                 coh = coh.sum(axis=-1)
         coh = coh / coh.sum()
         if not a.incoherent:
-            return coh
+            return self._pool_y(coh)
         frac = float(point.get("incoherent_fraction", 0.0))
         n_r = edges.size - 1
         q = np.asarray(self.background, dtype=float)[:n_r]
@@ -160,7 +163,11 @@ class EventModel:
             if not a.angle:
                 bg = bg.sum(axis=-1)
         bg = bg / bg.sum()
-        return (1.0 - frac) * coh + frac * bg
+        return self._pool_y((1.0 - frac) * coh + frac * bg)
+
+    def _pool_y(self, p: np.ndarray) -> np.ndarray:
+        """Probabilities (n_y, ...) summed over the rapidity nodes when y is not read."""
+        return p.sum(axis=0, keepdims=True) if not self.analysis.y_observed else p
 
 
 def parameters_for(names: Sequence[str]) -> list[Parameter]:
@@ -363,10 +370,13 @@ def write_event_table(out_dir: str, point: Mapping[str, float], engine: EngineSe
     return table
 
 
-def sets_analysis(events: Any, skin_type: str = "halo") -> tuple[EngineSettings, EventAnalysis]:
+def sets_analysis(events: Any, skin_type: str = "halo", reads: tuple[str, ...] | None = None
+                  ) -> tuple[EngineSettings, EventAnalysis]:
     """The engine and the analysis that read exactly what an event-set dataset keeps
     (``upclens.data.eventsets``; ``events`` its ``EventConfig``): the pair pT up to the sets'
-    pt_max, the daughter angle of their channel, the three classes tagged, the rapidity range.
+    pt_max, the daughter angle of their channel, the three classes tagged, the rapidity range;
+    with ``reads`` (a subset of ``data.eventsets.READS``) only those handles, the events
+    pooled over the others (classes untagged, y not read, the angle integrated out).
     Refused for what the event density does not hold: an asymmetric rapidity range, one fixed
     neutron class, incoherent events, a detector (its smearing; the acceptance alone would
     give a bound that ignores the resolution)."""
@@ -385,18 +395,26 @@ def sets_analysis(events: Any, skin_type: str = "halo") -> tuple[EngineSettings,
     engine = EngineSettings(nucleus=events.nucleus, skin_type=skin_type,
                             sqrt_snn=float(events.sqrt_snn), pt_max=float(events.pt_max),
                             y_max=y_hi)
+    from upclens.data.eventsets import READS, check_reads
+
+    reads = READS if reads is None else check_reads(reads)
     channel = str(events.channel)
-    analysis = EventAnalysis(channel=channel if channel in CHANNELS else "none", classes=True,
-                             rapidity=y_hi > 0.0, pt_max=float(events.pt_max))
+    analysis = EventAnalysis(channel=channel if channel in CHANNELS and "angle" in reads
+                             else "none", classes="classes" in reads, rapidity=y_hi > 0.0,
+                             y_observed="rapidity" in reads, pt_max=float(events.pt_max))
     return engine, analysis
 
 
 def sets_bound(events: Any, point: Mapping[str, float], n_values: Sequence[float],
                skin_type: str = "halo", nuisances: object = "R,a,sigma",
-               check_step: bool = False) -> dict[str, Any]:
+               check_step: bool = False,
+               columns: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
     """The event Cramer-Rao bound of the sets' analysis (:func:`sets_analysis`) at ``point``:
-    the one-column :func:`event_table` {'n_values', 'columns': [{'name': 'event sets',
-    'sigma': {parameter: [per N]}}], ...}, readable by the event ladder's ``read_bound``."""
+    the :func:`event_table` {'n_values', 'columns': [{'name': 'event sets', 'sigma':
+    {parameter: [per N]}}, ...], ...}, readable by the event ladder's ``read_bound``; with
+    ``columns`` ({name: reads}) a further column per partial analysis of the same sets."""
     engine, analysis = sets_analysis(events, skin_type)
-    return event_table(point, engine, {"event sets": analysis}, n_values, nuisances,
-                       check_step=check_step)
+    analyses = {"event sets": analysis}
+    for name, reads in (columns or {}).items():
+        analyses[name] = sets_analysis(events, skin_type, reads)[1]
+    return event_table(point, engine, analyses, n_values, nuisances, check_step=check_step)

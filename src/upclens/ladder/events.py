@@ -26,6 +26,14 @@ The event-set network's per-event network phi is trained once, through every eve
 trained on the pooled moments of the disjoint N-windows of the training sets
 (``learn.eventset.refit_head``; measured: at N = 1e4 the network trained end to end stayed at
 the prior, the refitted head read Delta r_np to 0.039 fm against the prior's 0.087).
+The bound has a column per analysis of the sets (``data.eventsets.READ_COLUMNS``): what the
+event list keeps ('event sets': |pT|, daughter angle, classes, rapidity), and the partial
+analyses that read only |pT|, + the daughter angle, + the classes.  Each learner is compared
+with the column of what it reads: the (|pT|, Delta phi) image holds no class or rapidity, the
+lab (px, py) image only |pT| (its azimuth is b's random direction), and the event-set network
+is also trained on each partial column (``SetSettings.reads``, learners 'eventset_pt', ...), so
+that every column has a learner at its bound.
+
 Resumable: finished files and runs are kept and reused.
 """
 
@@ -39,10 +47,16 @@ from typing import Any
 
 import numpy as np
 
+from upclens.data.eventsets import READ_COLUMNS, READS
 from upclens.errors import ParameterError, check_choice
 from upclens.learn.settings import TARGETS
 
 LEARNERS = ("eventset", "resnet_pt_dphi", "resnet_lab")
+COLUMN_LEARNERS = {"eventset_" + "_".join(r): r for r in READ_COLUMNS.values() if r != READS}
+"""The event-set network restricted to each partial column of the bound: name -> reads."""
+LEARNER_READS: dict[str, tuple[str, ...]] = {"eventset": READS, "resnet_pt_dphi": ("pt", "angle"),
+                                             "resnet_lab": ("pt",), **COLUMN_LEARNERS}
+"""What each learner reads of the events (``data.eventsets.READS``)."""
 EVENT_SIZES = ("tiny", "default")
 FIDUCIAL = {"beta2": 0.15, "beta3": 0.15, "delta_rnp": 0.1}
 """The point of the fiducial split and of the bound (that of docs/information.md, 3c)."""
@@ -169,9 +183,10 @@ def _timed(run: Path, work: Any) -> float:
 
 
 def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSize,
-                   seed: int) -> float:
-    """Train (or reuse) the event-set network at N and its posterior flow (training and
-    validation sets only); returns the network's training seconds."""
+                   seed: int, learner: str = "eventset") -> float:
+    """Train (or reuse) the event-set network ``learner`` (reading ``LEARNER_READS``) at N,
+    and for the full one its posterior flow (training and validation sets only, and the
+    flows' own sets); returns the network's training seconds."""
     from upclens.learn.eventset import SetSettings, refit_head, train_sets
     from upclens.learn.posterior import (
         POSTERIOR_FILE,
@@ -180,39 +195,42 @@ def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadd
         validation_halves,
     )
 
-    run = folder / f"eventset_N{n}"
-    settings = SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed)
-    phi = folder / f"eventset_phi_N{size.phi_n}"
+    run = folder / f"{learner}_N{n}"
+    settings = SetSettings(width=size.set_width, epochs=size.set_epochs, seed=seed,
+                           reads=LEARNER_READS[learner])
+    phi = folder / f"{learner}_phi_N{size.phi_n}"
     net, _ = validation_halves(size.n_val)
     seconds = _timed(phi, lambda: train_sets(files["train"], files["val"], phi, size.phi_n,
                                              settings, val_sets=net))
     seconds += _timed(run, lambda: refit_head(phi, files["train"], files["val"], run, n,
                                               replace(settings, epochs=size.head_epochs),
                                               val_sets=net))
-    if not (run / POSTERIOR_FILE).is_file():
+    if learner == "eventset" and not (run / POSTERIOR_FILE).is_file():
         fit_posterior(run, [files[s] for s in ("val", "flow") if s in files],
                       FlowSettings(epochs=size.flow_epochs, seed=seed))
     return seconds
 
 
-def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSize, seed: int
-              ) -> tuple[dict[str, Any], float]:
+def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSize, seed: int,
+              learner: str = "eventset") -> tuple[dict[str, Any], float]:
     from upclens.learn.eventset import load_set_model, load_sets, predict_sets
     from upclens.learn.posterior import check_posterior, corner_plot, sample_posterior
 
-    seconds = train_eventset(folder, files, n, size, seed)
-    run = folder / f"eventset_N{n}"
+    seconds = train_eventset(folder, files, n, size, seed, learner)
+    run = folder / f"{learner}_N{n}"
     model, _ = load_set_model(run)
     scores: dict[str, Any] = {"phi_from_n": size.phi_n}
     for split, prefix in SCORED_SPLITS.items():
         if split in files:
             data = load_sets(files[split], n)
             scores.update(_score(predict_sets(model, data.feats), data.labels, prefix))
+            if learner != "eventset":
+                continue
             if split == CORNER_SPLIT or "fiducial" not in files:
                 corner_plot(sample_posterior(run, data.feats[:1], 4000, seed)[0],
                             folder / f"corner_N{n}.png", truth=data.targets[0])
     for split, prefix in POSTERIOR_SPLITS.items():
-        if split in files:
+        if split in files and learner == "eventset":
             cov = check_posterior(run, files[split], n_samples=500, seed=seed,
                                   out_name=f"{prefix}coverage.json")
             scores[f"{prefix}posterior_passed"] = cov["passed"]
@@ -325,24 +343,28 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
                             workers=workers, progress=progress)
         gen_seconds[split] = time.perf_counter() - t0
     bound_seconds = None
+    learner_columns = {k: bound_column for k in LEARNER_READS}
     if bound is None and sz.matched_bound:
         t0 = time.perf_counter()
         bound = matched_bound(folder / BOUND_FILE, cfg, sz.counts)
+        learner_columns = {k: reads_column(r) for k, r in LEARNER_READS.items()}
         bound_column = MATCHED_COLUMN
         bound_seconds = time.perf_counter() - t0
-    bounds = read_bound(bound, bound_column)
     prior_sd = {t: _prior_sd(getattr(cfg.priors, t)) for t in TARGETS}
     entries = []
     for n in sz.counts:
-        for learner in LEARNERS:
-            if learner == "eventset":
-                scores, secs = _eventset(folder, files, n, sz, seed)
+        for learner in (*LEARNERS, *COLUMN_LEARNERS):
+            if learner.startswith("eventset"):
+                scores, secs = _eventset(folder, files, n, sz, seed, learner)
             else:
                 scores, secs = _resnet(folder, files, n, learner.removeprefix("resnet_"), sz,
                                        seed)
-            entry: dict[str, Any] = {"n_events": n, "learner": learner, **scores,
+            entry: dict[str, Any] = {"n_events": n, "learner": learner,
+                                     "reads": list(LEARNER_READS[learner]),
+                                     "bound_column": learner_columns[learner], **scores,
                                      "train_seconds": secs}
             basis = "fid_" if "fiducial" in files else ""
+            bounds = read_bound(bound, learner_columns[learner])
             for t in TARGETS:
                 s = bounds.get(n, {}).get(t)
                 entry[f"sigma_crb_{t}"] = s
@@ -353,12 +375,18 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
                 entry[f"ratio_ref_{t}"] = None if ref is None else scores[f"{basis}rmse_{t}"] / ref
             entry["ratio_basis"] = "fiducial" if basis else "test"
             entries.append(entry)
+    # the target RMSE / sigma_CRB <= 1.3 is read where sigma_CRB < a quarter of the prior width
+    target_below = {t: 12 ** 0.5 * prior_sd[t] / 4 for t in TARGETS}
+    columns = bound_column == MATCHED_COLUMN and any(e.get("sigma_crb_beta2") is not None
+                                                     for e in entries)
     summary = {"size": asdict(sz), "seed": seed, "entries": entries, "fiducial": FIDUCIAL,
-               "prior_sd": prior_sd, "generation_seconds": gen_seconds,
+               "prior_sd": prior_sd, "target_below": target_below,
+               "generation_seconds": gen_seconds,
                "bound": None if bound is None else str(bound), "bound_column": bound_column,
                "bound_seconds": bound_seconds,
                "files": ["event_ladder.json", "event_ladder.md", "event_ladder.png",
-                         *(f"corner_N{n}.png" for n in sz.counts)]}
+                         *(f"corner_N{n}.png" for n in sz.counts),
+                         *(["event_columns.png"] if columns else [])]}
     from upclens.io import atomic_path
 
     with atomic_path(folder / "event_ladder.json", suffix=".json") as tmp:
@@ -366,10 +394,20 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
     with atomic_path(folder / "event_ladder.md", suffix=".md") as tmp:
         Path(tmp).write_text(event_table(entries))
     event_figure(entries, folder / "event_ladder.png")
+    if columns:
+        columns_figure(entries, folder / "event_columns.png", target_below)
     return summary
 
 
 MATCHED_COLUMN = "event sets"
+"""The column of the ladder's own bound that reads all a set keeps (``READS``)."""
+
+
+def reads_column(reads: tuple[str, ...]) -> str:
+    """The column of the ladder's bound (``matched_bound``) for a learner reading ``reads``."""
+    if tuple(reads) == READS:
+        return MATCHED_COLUMN
+    return next(name for name, r in READ_COLUMNS.items() if r == tuple(reads))
 
 
 def fiducial_config(cfg: Any) -> Any:
@@ -386,20 +424,24 @@ def fiducial_config(cfg: Any) -> Any:
 
 
 def matched_bound(path: Path, cfg: Any, counts: tuple[int, ...]) -> Path:
-    """``path`` holding the sets' event bound at ``FIDUCIAL`` for every N in ``counts``
-    (computed with ``information.event_fisher.sets_bound`` unless a file there already has
-    them)."""
+    """``path`` holding the sets' event bound at ``FIDUCIAL`` for every N in ``counts``, in
+    a column per analysis a learner reads (``reads_column``; computed with
+    ``information.event_fisher.sets_bound`` unless a file there already has them)."""
     from upclens.information.event_fisher import sets_bound
     from upclens.io import write_json
 
+    partial = {reads_column(r): r for r in set(LEARNER_READS.values()) if r != READS}
     if path.is_file():
         try:
-            have = {round(float(n)) for n in json.loads(path.read_text("utf-8"))["n_values"]}
-            if set(counts) <= have:
+            old = json.loads(path.read_text("utf-8"))
+            have = {round(float(n)) for n in old["n_values"]}
+            names = {c["name"] for c in old["columns"]}
+            if set(counts) <= have and {MATCHED_COLUMN, *partial} <= names:
                 return path
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    table = sets_bound(cfg.events, FIDUCIAL, [float(c) for c in counts], cfg.skin_type)
+    table = sets_bound(cfg.events, FIDUCIAL, [float(c) for c in counts], cfg.skin_type,
+                       columns=dict(sorted(partial.items(), key=lambda kv: len(kv[1]))))
     write_json(table, path, indent=1)
     return path
 
@@ -416,11 +458,12 @@ def _prior_sd(prior: Any) -> float:
 
 
 def event_table(entries: list[dict[str, Any]]) -> str:
-    """Markdown: one line per (N, learner): RMSE per parameter on the test sets (labels from
-    the priors), on the fiducial sets when scored, and RMSE / sigma_CRB (and over the
-    prior-aware reference) where a bound is given."""
+    """Markdown: one line per (N, learner): what it reads, RMSE per parameter on the test sets
+    (labels from the priors), on the fiducial sets when scored, and RMSE / sigma_CRB (and over
+    the prior-aware reference) of the bound's column of what it reads, where a bound is given;
+    then the bound per (N, column), the best learner per column and the posterior's coverage."""
     fid = any("fid_rmse_beta2" in e for e in entries)
-    head = (["N", "learner"] + [f"RMSE {t}" for t in TARGETS]
+    head = (["N", "learner", "reads"] + [f"RMSE {t}" for t in TARGETS]
             + ([f"fiducial RMSE {t}" for t in TARGETS] if fid else [])
             + [f"/CRB {t}" for t in TARGETS] + [f"/ref {t}" for t in TARGETS])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -429,24 +472,57 @@ def event_table(entries: list[dict[str, Any]]) -> str:
         return "-" if e.get(key) is None else f"{e[key]:.2f}"
 
     for e in entries:
-        row = [str(e["n_events"]), e["learner"], *(f"{e[f'rmse_{t}']:.4g}" for t in TARGETS)]
+        row = [str(e["n_events"]), e["learner"], ",".join(e.get("reads", READS)),
+               *(f"{e[f'rmse_{t}']:.4g}" for t in TARGETS)]
         if fid:
             row += [f"{e[f'fid_rmse_{t}']:.4g}" for t in TARGETS]
         row += [ratio(e, f"ratio_{t}") for t in TARGETS]
         row += [ratio(e, f"ratio_ref_{t}") for t in TARGETS]
         lines.append("| " + " | ".join(row) + " |")
-    crb = [e for e in entries if e.get("sigma_crb_beta2") is not None]
+    crb = {(e["n_events"], e.get("bound_column", "")): e for e in entries
+           if e.get("sigma_crb_beta2") is not None}
     if crb:
         lines.append("")
-        lines.append("| N | " + " | ".join(f"sigma_CRB {t}" for t in TARGETS) + " | "
-                     + " | ".join(f"reference {t}" for t in TARGETS) + " |")
-        lines.append("|" + "---|" * (1 + 2 * len(TARGETS)))
-        for e in crb:
-            if e["learner"] == LEARNERS[0]:
-                lines.append(f"| {e['n_events']} | "
-                             + " | ".join(f"{e[f'sigma_crb_{t}']:.4g}" for t in TARGETS) + " | "
-                             + " | ".join(f"{e[f'sigma_ref_{t}']:.4g}" for t in TARGETS) + " |")
-    return "\n".join(lines + coverage_lines(entries)) + "\n"
+        lines.append("| N | bound column | " + " | ".join(f"sigma_CRB {t}" for t in TARGETS)
+                     + " | " + " | ".join(f"reference {t}" for t in TARGETS) + " |")
+        lines.append("|" + "---|" * (2 + 2 * len(TARGETS)))
+        for (n, column), e in crb.items():
+            lines.append(f"| {n} | {column} | "
+                         + " | ".join(f"{e[f'sigma_crb_{t}']:.4g}" for t in TARGETS) + " | "
+                         + " | ".join(f"{e[f'sigma_ref_{t}']:.4g}" for t in TARGETS) + " |")
+    return "\n".join(lines + best_lines(entries) + coverage_lines(entries)) + "\n"
+
+
+def best_per_column(entries: list[dict[str, Any]]
+                    ) -> dict[tuple[int, str], dict[str, tuple[float, str]]]:
+    """{(N, bound column): {parameter: (lowest RMSE / sigma_CRB, its learner)}} over the
+    entries with a bound."""
+    out: dict[tuple[int, str], dict[str, tuple[float, str]]] = {}
+    for e in entries:
+        if e.get("sigma_crb_beta2") is None:
+            continue
+        best = out.setdefault((e["n_events"], e.get("bound_column", "")), {})
+        for t in TARGETS:
+            r = e.get(f"ratio_{t}")
+            if r is not None and (t not in best or r < best[t][0]):
+                best[t] = (float(r), e["learner"])
+    return out
+
+
+def best_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: per N and bound column, the best learner's RMSE / sigma_CRB per
+    parameter, and sigma_CRB over the prior sd (the ratio reads a learner against the bound
+    only where the bound lies well inside the prior)."""
+    best = best_per_column(entries)
+    if not best:
+        return []
+    lines = ["", "| N | bound column | " + " | ".join(f"best /CRB {t}" for t in TARGETS)
+             + " |", "|" + "---|" * (2 + len(TARGETS))]
+    for (n, column), b in best.items():
+        lines.append(f"| {n} | {column} | "
+                     + " | ".join(f"{b[t][0]:.2f} ({b[t][1]})" if t in b else "-"
+                                  for t in TARGETS) + " |")
+    return lines
 
 
 def coverage_lines(entries: list[dict[str, Any]]) -> list[str]:
@@ -473,12 +549,13 @@ def event_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
     plt = pyplot()
     fig, axes = plt.subplots(1, len(TARGETS), figsize=(4.2 * len(TARGETS), 3.4),
                              constrained_layout=True)
+    learners = list(dict.fromkeys(e["learner"] for e in entries))
     for ax, t in zip(np.atleast_1d(axes), TARGETS, strict=True):
-        for k, learner in enumerate(LEARNERS):
+        for k, learner in enumerate(learners):
             es = [e for e in entries if e["learner"] == learner]
             key = f"fid_rmse_{t}" if es and f"fid_rmse_{t}" in es[0] else f"rmse_{t}"
-            ax.plot([e["n_events"] for e in es], [e[key] for e in es], "o-",
-                    color=f"C{k}", label=learner)
+            ax.plot([e["n_events"] for e in es], [e[key] for e in es],
+                    "o-" if learner in LEARNERS else "^:", color=f"C{k}", label=learner)
         crb = [(e["n_events"], e[f"sigma_crb_{t}"]) for e in entries
                if e["learner"] == LEARNERS[0] and e[f"sigma_crb_{t}"] is not None]
         if crb:
@@ -493,3 +570,43 @@ def event_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
     save_figure(fig, str(path))
     return Path(path)
 
+
+
+COLUMN_ORDER = tuple(reads_column(r) for r in READ_COLUMNS.values())
+"""The bound's columns from what reads least to what reads all (``READ_COLUMNS`` order)."""
+
+
+def columns_figure(entries: list[dict[str, Any]], path: str | Path,
+                   target_below: dict[str, float], target: float = 1.3) -> Path:
+    """Per parameter, the best learner's RMSE / sigma_CRB in each column of the bound (x),
+    one line per N: filled where sigma_CRB lies below ``target_below`` (where the target
+    ``target`` applies), open elsewhere."""
+    from upclens.plots import PARAMETER_LABELS, pyplot, save_figure
+
+    best = best_per_column(entries)
+    crb = {(e["n_events"], e.get("bound_column")): e for e in entries
+           if e.get("sigma_crb_beta2") is not None}
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(TARGETS), figsize=(4.4 * len(TARGETS), 3.6),
+                             constrained_layout=True, sharey=True)
+    names = {MATCHED_COLUMN: "+ rapidity\n(all)"}
+    for ax, t in zip(np.atleast_1d(axes), TARGETS, strict=True):
+        for k, n in enumerate(sorted({n for n, _ in best})):
+            xs = [i for i, c in enumerate(COLUMN_ORDER) if t in best.get((n, c), {})]
+            if not xs:
+                continue
+            ys = [best[(n, COLUMN_ORDER[i])][t][0] for i in xs]
+            ax.plot(xs, ys, "-", color=f"C{k}", label=f"N = {n:g}")
+            for x, y in zip(xs, ys, strict=True):
+                inside = crb[(n, COLUMN_ORDER[x])][f"sigma_crb_{t}"] < target_below[t]
+                ax.plot(x, y, "o", color=f"C{k}", mfc=f"C{k}" if inside else "none")
+        ax.axhline(1.0, color="k", lw=0.8, ls=":")
+        ax.axhline(target, color="C3", lw=0.8, ls="--")
+        ax.set_xticks(range(len(COLUMN_ORDER)),
+                      [names.get(c, c).replace("+ ", "+\n") for c in COLUMN_ORDER], fontsize=7)
+        ax.set_yscale("log")
+        ax.set_title(PARAMETER_LABELS[t])
+    np.atleast_1d(axes)[0].set_ylabel(r"best RMSE / $\sigma_{CRB}$ (fiducial point)")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    save_figure(fig, str(path))
+    return Path(path)

@@ -6,6 +6,10 @@ one-hot neutron class.  The lab px, py are not used: with b's direction random p
 per-event density is invariant under rotations of the lab frame, so the lab angle of pT carries
 no information (the lab (px, py) histogram image is given to the ResNet for comparison).
 
+``SetSettings.reads`` names the handles the network reads (``data.eventsets.READS``); the
+inputs of a handle it does not read are zero after standardisation, so the network sees the
+events pooled over it (the learner of one column of the event bound).
+
 EventSetNet: standardised event features (B, N, 9) -> per-event MLP phi (9 -> w -> w -> w) ->
 pooled mean and standard deviation over the N events (2w) -> head MLP (2w -> h -> h) -> the
 ResNet's heads: mean and log sigma of (beta2, beta3, Delta r_np) in standardised units and the
@@ -28,6 +32,7 @@ import torch
 from torch import nn
 
 from upclens import __version__
+from upclens.data.eventsets import READS, check_reads
 from upclens.errors import ParameterError, check_integer, check_range
 from upclens.learn import checkpoint
 from upclens.learn.losses import MultiTaskLoss
@@ -35,6 +40,8 @@ from upclens.learn.resnet import LOG_SIGMA_RANGE
 from upclens.learn.settings import CLASS_COLUMN, TARGETS
 
 N_INPUT = 9
+INPUT_COLUMNS = {"pt": (0,), "angle": (1, 2, 3, 4), "rapidity": (5,), "classes": (6, 7, 8)}
+"""The network inputs of each handle of ``data.eventsets.READS`` (see ``event_inputs``)."""
 EVENTS_PER_BATCH = 1 << 18  # events in one forward pass (memory bound)
 MODEL_KIND = "eventset"
 
@@ -45,7 +52,8 @@ class SetSettings:
     per step (fewer when batch_size x N exceeds EVENTS_PER_BATCH); lr: peak of the one-cycle
     schedule; weight_decay; subsample: draw a fresh random N-subset of each stored set every
     epoch (augmentation; the validation sets use their first N events); calibrate: rescale
-    sigma so that +-1 sigma covers 68.27 % of the validation set; seed."""
+    sigma so that +-1 sigma covers 68.27 % of the validation set; seed; reads: the handles of
+    each event the network reads (``data.eventsets.READS``; 'pt' always)."""
 
     width: int = 64
     head: int = 128
@@ -56,8 +64,10 @@ class SetSettings:
     subsample: bool = True
     calibrate: bool = True
     seed: int = 0
+    reads: tuple[str, ...] = READS
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "reads", check_reads(self.reads))
         check_integer("width", self.width, 1, 4096)
         check_integer("head", self.head, 1, 4096)
         check_integer("epochs", self.epochs, 1, 10_000)
@@ -107,10 +117,15 @@ class EventSetNet(nn.Module):
         self.register_buffer("sigma_scale", torch.ones(n_t))
         self.register_buffer("pool_mean", torch.zeros(2 * w))
         self.register_buffer("pool_std", torch.ones(2 * w))
+        self.reads = settings.reads
+        mask = torch.zeros(N_INPUT)
+        for r in settings.reads:
+            mask[list(INPUT_COLUMNS[r])] = 1.0
+        self.register_buffer("input_mask", mask, persistent=False)
 
     def summary(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, N, 5) -> pooled (B, 2w): mean and standard deviation of phi over the events."""
-        x = (event_inputs(feats) - self.input_mean) / self.input_std
+        x = (event_inputs(feats) - self.input_mean) / self.input_std * self.input_mask
         e = self.phi(x)
         mean = e.mean(dim=1)
         sd = torch.sqrt(((e - mean[:, None]) ** 2).mean(dim=1) + 1e-6)
@@ -389,6 +404,7 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model, base_meta = load_set_model(base_run)
+    settings = replace(settings, reads=model.reads)  # the head reads what phi reads
     tr = load_sets(train_path)
     va = load_sets(val_path, n_events, val_sets)
     n_events = check_integer("n_events", n_events, 1, tr.feats.shape[1])

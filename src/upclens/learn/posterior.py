@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from upclens.errors import ParameterError, check_integer
+from upclens.errors import ParameterError, check_choice, check_integer
 from upclens.learn import checkpoint
 from upclens.learn.coverage import LEVELS
 from upclens.learn.settings import TARGETS
@@ -47,13 +47,18 @@ EDGE = 1e-6
 CAL_WINDOWS = 10  # N-windows per held-out set whose ranks calibrate a fold's flow
 CAL_SAMPLES = 200  # posterior samples per held-out window for those ranks
 INFLATION_GRID = np.round(np.arange(0.5, 3.0 + 1e-9, 0.01), 2)
+QUANTILE_KNOTS = np.linspace(0.0, 1.0, 201)
+"""The levels at which the quantile map of a calibration is stored (interpolated between)."""
+CALIBRATIONS = ("inflation", "quantile")
 
 
 @dataclass(frozen=True)
 class FlowSettings:
     """transforms: spline layers; hidden: units of each conditioner layer (2 layers); epochs;
     batch_size; lr; seed; val_fraction: share of a flow's training sets held out to choose its
-    epoch; folds: parts of the sets for the cross-fitted inflation (1: none)."""
+    epoch; folds: parts of the sets for the cross-fitted calibration (1: none); calibration:
+    what the held-out ranks fit, 'inflation' (one factor per parameter about the median) or
+    'quantile' (a monotone map of each marginal's levels, :func:`fit_quantile_map`)."""
 
     transforms: int = 3
     hidden: int = 64
@@ -63,6 +68,7 @@ class FlowSettings:
     seed: int = 0
     val_fraction: float = 0.2
     folds: int = 5
+    calibration: str = "inflation"
 
 
 def _flow(settings: FlowSettings) -> torch.nn.Module:
@@ -150,6 +156,52 @@ def fit_inflation(samples: np.ndarray, truth: np.ndarray, levels: tuple[float, .
     return np.array(out)
 
 
+def fit_quantile_map(samples: np.ndarray, truth: np.ndarray, factor: np.ndarray | None = None,
+                     knots: np.ndarray = QUANTILE_KNOTS) -> np.ndarray:
+    """(D, K) quantile map per parameter: at each level p of ``knots`` the p-quantile of the
+    truths' ranks (n, D) among their samples (n, S, D) widened by ``factor`` (D,) about their
+    median (default 1), i.e. H^-1(p) for H the ranks' CDF, made strictly increasing from 0 to
+    1.  Replacing each (widened) posterior marginal's CDF F by H(F) (:func:`recalibrate`)
+    makes the ranks of such truths uniform: it mends a wrong shape (narrow tails with a wide
+    core) that one factor cannot.  The map only moves samples within their range, so the
+    factor takes the scale first (a map alone cannot reach beyond the outermost sample)."""
+    from upclens.learn.coverage import sbc_ranks
+
+    s, t = np.asarray(samples, dtype=float), np.asarray(truth, dtype=float)
+    if s.ndim != 3 or t.shape != (s.shape[0], s.shape[2]) or s.shape[1] < 2:
+        raise ParameterError("samples", f"shape {s.shape}", f"must be (n, S >= 2, D) with "
+                             f"truths (n, D), got truths {t.shape}")
+    f = np.ones(s.shape[2]) if factor is None else np.asarray(factor, dtype=float)
+    med = np.median(s, axis=1)
+    r = (sbc_ranks(s, med + (t - med) / f) + 0.5) / (s.shape[1] + 1)
+    out = np.quantile(r, knots, axis=0).T  # (D, K)
+    out[:, 0], out[:, -1] = 0.0, 1.0
+    # ranks among S samples are discrete: a touch of the identity makes the map strictly rise
+    return (1.0 - 1e-6) * np.maximum.accumulate(out, axis=1) + 1e-6 * knots
+
+
+def recalibrate(u: torch.Tensor, qmap: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
+    """Samples (S, n, D) whose marginal CDFs F are replaced by H(F) of the quantile map
+    ``qmap`` (D, K) of H^-1 at ``knots`` (K,): the sample at level p of its marginal moves to
+    the marginal's quantile at H^-1(p).  Monotone per marginal, so the ordering of every
+    parameter's samples, and with it their dependence (the copula), is kept."""
+    n_s = u.shape[0]
+    srt, order = u.sort(dim=0)
+    p = (torch.arange(n_s, dtype=u.dtype) + 0.5) / n_s
+    out = torch.empty_like(u)
+    for d in range(u.shape[2]):
+        lev = torch.from_numpy(np.interp(p.numpy(), knots.numpy(), qmap[d].numpy())).to(u.dtype)
+        pos = (lev * n_s - 0.5).clamp(0.0, n_s - 1.0)
+        lo = pos.floor().long()
+        hi = (lo + 1).clamp(max=n_s - 1)
+        w = (pos - lo.to(u.dtype))[:, None]
+        vals = srt[lo, :, d] * (1.0 - w) + srt[hi, :, d] * w  # (S, n), sorted order
+        col = torch.empty_like(vals)
+        col.scatter_(0, order[:, :, d], vals)
+        out[:, :, d] = col
+    return out
+
+
 def inflate(u: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """Samples (S, n, D) widened by ``factor`` (D,) about each set's median over S."""
     med = u.median(dim=0, keepdim=True).values
@@ -219,6 +271,7 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
 
     settings = settings or FlowSettings()
     check_integer("folds", settings.folds, 1, 100)
+    check_choice("calibration", settings.calibration, CALIBRATIONS)
     run = Path(run_dir)
     model, meta = load_set_model(run)
     n_events = int(meta["n_events"])
@@ -239,8 +292,8 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
         c = (ctx - c_mean) / c_std
         rng = np.random.default_rng(settings.seed)
         t0 = time.perf_counter()
-        factor, cal = (np.ones(len(TARGETS)), {}) if folds == 1 else _cross_fit(
-            c, u, n_sets, windows, folds, settings, rng)
+        factor, qmap, cal = ((np.ones(len(TARGETS)), identity_map(), {}) if folds == 1
+                             else _cross_fit(c, u, n_sets, windows, folds, settings, rng))
         flow, nll = _train_flow(c, u, np.arange(n_sets), n_sets, windows, settings, rng)
         path = run / POSTERIOR_FILE
         checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
@@ -251,6 +304,9 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
                                   "n_sets": n_sets, "windows": windows, "folds": folds,
                                   "epochs": _epochs(settings, windows),
                                   "inflation": factor.tolist(), "calibration": cal,
+                                  "quantile_knots": QUANTILE_KNOTS.tolist(),
+                                  "quantile_map": qmap.tolist(),
+                                  "calibration_method": settings.calibration,
                                   "val_nll": nll, "seconds": time.perf_counter() - t0,
                                   "dataset_config": meta["dataset_config"],
                                   "n_events": int(meta["n_events"])}}, path)
@@ -283,9 +339,10 @@ def _load_all(paths: str | Path | list[str | Path], config: str, sets: slice | N
 
 def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, folds: int,
                settings: FlowSettings, rng: np.random.Generator
-               ) -> tuple[np.ndarray, dict[str, Any]]:
-    """The inflation (D,) from ``folds`` flows, each trained on all sets but one part and
-    sampled on that part's windows, and the held-out coverage before and after it."""
+               ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The inflation (D,) and the quantile map (D, K) from ``folds`` flows, each trained on
+    all sets but one part and sampled on that part's windows, and the held-out coverage
+    before and after each."""
     parts = np.array_split(rng.permutation(n_sets), folds)
     cal_windows = min(windows, CAL_WINDOWS)
     held_u, held_t = [], []
@@ -299,13 +356,23 @@ def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, fold
         held_t.append(u[rows].numpy())
     s, t = np.concatenate(held_u), np.concatenate(held_t)
     factor = fit_inflation(s, t)
-    cal = {"levels": list(LEVELS), "folds": folds, "n_held_out": len(t),
+    qmap = fit_quantile_map(s, t, factor)
+    from upclens.learn.coverage import sbc_ranks
+
+    med = np.median(s, axis=1)
+    ranks = (sbc_ranks(s, med + (t - med) / factor) + 0.5) / (s.shape[1] + 1)
+    mapped = np.stack([np.interp(ranks[:, d], qmap[d], QUANTILE_KNOTS)
+                       for d in range(len(TARGETS))], axis=1)
+    cal = {"coverage_after_quantile": {
+               name: [float(np.mean(np.abs(mapped[:, d] - 0.5) < 0.5 * q)) for q in LEVELS]
+               for d, name in enumerate(TARGETS)},
+           "levels": list(LEVELS), "folds": folds, "n_held_out": len(t),
            "coverage_before": {name: interval_coverage_inflated(s[:, :, d], t[:, d], 1.0)
                                .tolist() for d, name in enumerate(TARGETS)},
            "coverage_after": {name: interval_coverage_inflated(s[:, :, d], t[:, d],
                                                                 float(factor[d])).tolist()
                               for d, name in enumerate(TARGETS)}}
-    return factor, cal
+    return factor, qmap, cal
 
 
 def load_posterior(run_dir: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -319,15 +386,39 @@ def load_posterior(run_dir: str | Path) -> tuple[torch.nn.Module, dict[str, Any]
     flow = _flow(FlowSettings(**obj["meta"]["settings"]))
     flow.load_state_dict(obj["state_dict"])
     flow.eval()
-    obj["meta"].setdefault("inflation", [1.0] * len(TARGETS))
-    return flow, obj["meta"]
+    meta = obj["meta"]
+    meta.setdefault("inflation", [1.0] * len(TARGETS))
+    meta.setdefault("calibration_method", "inflation")
+    return flow, meta
+
+
+def identity_map() -> np.ndarray:
+    """(D, K) the quantile map that changes nothing."""
+    return np.tile(QUANTILE_KNOTS, (len(TARGETS), 1))
+
+
+def calibrated(u: torch.Tensor, meta: dict[str, Any], method: str | None = None
+               ) -> torch.Tensor:
+    """Flow samples (S, n, D) calibrated as the posterior's meta says (or by ``method``):
+    widened by its inflation, and for 'quantile' then moved by its quantile map."""
+    method = method or meta["calibration_method"]
+    check_choice("calibration", method, CALIBRATIONS)
+    if method == "quantile":
+        if "quantile_map" not in meta:
+            raise ParameterError("calibration", method, "needs a posterior fitted with a "
+                                 "quantile map (refit it)")
+        return recalibrate(inflate(u, torch.tensor(meta["inflation"], dtype=u.dtype)),
+                           torch.tensor(meta["quantile_map"], dtype=u.dtype),
+                           torch.tensor(meta["quantile_knots"], dtype=u.dtype))
+    return inflate(u, torch.tensor(meta["inflation"], dtype=u.dtype))
 
 
 @torch.no_grad()
 def sample_posterior(run_dir: str | Path, feats: np.ndarray, n_samples: int = 2000,
-                     seed: int = 0) -> np.ndarray:
+                     seed: int = 0, method: str | None = None) -> np.ndarray:
     """(n, n_samples, 3) posterior samples of (beta2, beta3, Delta r_np) for (n, N, 5) sets,
-    widened by the run's inflation about their median (in the prior box's logit)."""
+    calibrated (:func:`calibrated`, in the prior box's logit) as the run's posterior says or
+    by ``method``."""
     from upclens.learn.eventset import load_set_model
 
     check_integer("samples", n_samples, 1, 10_000_000)
@@ -337,7 +428,7 @@ def sample_posterior(run_dir: str | Path, feats: np.ndarray, n_samples: int = 20
     c = (ctx - torch.tensor(meta["context_mean"])) / torch.tensor(meta["context_std"])
     box = torch.tensor(meta["box"], dtype=torch.float32)
     torch.manual_seed(seed)
-    u = inflate(flow(c).sample((n_samples,)), torch.tensor(meta["inflation"]))  # (S, n, 3)
+    u = calibrated(flow(c).sample((n_samples,)), meta, method)  # (S, n, 3)
     return to_bounded(u, box).permute(1, 0, 2).double().numpy()
 
 

@@ -216,6 +216,31 @@ def test_partial_reads_of_the_sets_are_coarsenings(cache):
     assert np.allclose(pooled[0], resolved.sum(axis=0), rtol=1e-12, atol=0)
 
 
+def test_sets_with_an_acceptance_read_it_and_refuse_smearing(cache):
+    """Sets cut by a detector's acceptance without its smearing: the bound reads the same
+    acceptance (the decay's, also when the angle is not read: pT as seen through the
+    daughters); sets with its smearing or with changed acceptance cuts are refused."""
+    from types import SimpleNamespace
+
+    from upclens.errors import ParameterError
+    from upclens.information.event_fisher import sets_analysis
+
+    zero = (("res_const", 0.0), ("res_slope", 0.0))
+    base = {"y_min": -0.5, "y_max": 0.5, "neutron_class": "any", "incoherent_fraction": 0.0,
+            "nucleus": "Zr96", "sqrt_snn": 200.0, "pt_max": 0.06, "channel": "ee",
+            "detector": "star"}
+    a = sets_analysis(SimpleNamespace(**base, cuts=zero))[1]
+    assert a.detector == "star"
+    assert a.angle
+    pt_only = sets_analysis(SimpleNamespace(**base, cuts=zero), reads=("pt",))[1]
+    assert (pt_only.detector, pt_only.channel, pt_only.angle) == ("star", "ee", False)
+    p = EventModel(replace(pt_only, pt_max=0.06), cache)(POINT)
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    for cuts in ((), zero[:1], (*zero, ("eta_max", 0.8))):
+        with pytest.raises(ParameterError):
+            sets_analysis(SimpleNamespace(**base, cuts=cuts))
+
+
 def test_incoherent_background_costs_information(cache):
     a = EventAnalysis(pt_max=0.06, channel="ee", classes=True)
     n_r = cache(POINT).rings.shape[2]

@@ -376,10 +376,11 @@ def sets_analysis(events: Any, skin_type: str = "halo", reads: tuple[str, ...] |
     (``upclens.data.eventsets``; ``events`` its ``EventConfig``): the pair pT up to the sets'
     pt_max, the daughter angle of their channel, the three classes tagged, the rapidity range;
     with ``reads`` (a subset of ``data.eventsets.READS``) only those handles, the events
-    pooled over the others (classes untagged, y not read, the angle integrated out).
+    pooled over the others (classes untagged, y not read, the angle integrated out).  A
+    detector preset enters through its acceptance of both daughters when the sets have it
+    without resolution (cuts res_const = res_slope = 0, the preset's acceptance unchanged).
     Refused for what the event density does not hold: an asymmetric rapidity range, one fixed
-    neutron class, incoherent events, a detector (its smearing; the acceptance alone would
-    give a bound that ignores the resolution)."""
+    neutron class, incoherent events, a detector's smearing or changed acceptance cuts."""
     y_lo, y_hi = float(events.y_min), float(events.y_max)
     if not math.isclose(y_lo, -y_hi, abs_tol=1e-12):
         raise ParameterError("rapidity range", f"[{y_lo:g}, {y_hi:g}]",
@@ -390,8 +391,7 @@ def sets_analysis(events: Any, skin_type: str = "halo", reads: tuple[str, ...] |
     if events.incoherent_fraction > 0.0:
         raise ParameterError("incoherent_fraction", events.incoherent_fraction,
                              "must be 0 for the event bound of the sets")
-    if events.detector != "none":
-        raise ParameterError("detector", events.detector, "must be 'none' for the event bound")
+    det = _acceptance_only(events)
     engine = EngineSettings(nucleus=events.nucleus, skin_type=skin_type,
                             sqrt_snn=float(events.sqrt_snn), pt_max=float(events.pt_max),
                             y_max=y_hi)
@@ -399,10 +399,34 @@ def sets_analysis(events: Any, skin_type: str = "halo", reads: tuple[str, ...] |
 
     reads = READS if reads is None else check_reads(reads)
     channel = str(events.channel)
-    analysis = EventAnalysis(channel=channel if channel in CHANNELS and "angle" in reads
-                             else "none", classes="classes" in reads, rapidity=y_hi > 0.0,
-                             y_observed="rapidity" in reads, pt_max=float(events.pt_max))
+    if det is not None and channel not in CHANNELS:
+        raise ParameterError("channel", channel, "must be one of " + ", ".join(CHANNELS)
+                             + " for a bound with a detector")
+    # without a detector, integrating the angle out is reading no decay at all
+    read = channel in CHANNELS and ("angle" in reads or det is not None)
+    analysis = EventAnalysis(channel=channel if read else "none", classes="classes" in reads,
+                             rapidity=y_hi > 0.0, y_observed="rapidity" in reads,
+                             pt_max=float(events.pt_max), detector=det,
+                             angle="angle" in reads)
     return engine, analysis
+
+
+def _acceptance_only(events: Any) -> str | None:
+    """The detector preset of event sets whose only cuts switch its resolution off (None
+    without a detector); ParameterError otherwise."""
+    from upclens.physics.detector import detector
+
+    name = str(events.detector)
+    if name == "none":
+        return None
+    cuts = dict(events.cuts)
+    if any(k not in ("res_const", "res_slope") or float(v) != 0.0 for k, v in cuts.items()):
+        raise ParameterError("cuts", cuts, "must only set res_const and res_slope to 0 for the "
+                             "event bound (the bound reads the acceptance, not the smearing)")
+    if detector(name, **cuts).res_const or detector(name, **cuts).res_slope:
+        raise ParameterError("detector", name, "must come with res_const = res_slope = 0 for "
+                             "the event bound (it holds no smearing)")
+    return name
 
 
 def sets_bound(events: Any, point: Mapping[str, float], n_values: Sequence[float],

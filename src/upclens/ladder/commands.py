@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+from upclens.argtypes import integer as _integer
+from upclens.argtypes import number as _number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_ladder)
 
     from upclens.ladder.events import EVENT_SIZES
+    from upclens.physics.detector import DETECTORS
+
+    DETECTOR_NAMES = tuple(DETECTORS)
 
     e = sub.add_parser(
         "event-ladder", help="event-set network against the ResNet on histogram images of the "
@@ -47,8 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(and RMSE / sigma_CRB with --bound). Resumable: rerun to continue.")
     e.add_argument("--out", required=True, help="output folder")
     e.add_argument("--size", default="default", choices=EVENT_SIZES,
-                   help="tiny (a test, < 1 min) or default (N = 1e3, 1e4, 1e5 with their "
-                        "bound; about 1 h 15 min on 2 cores, docs/learning.md)")
+                   help="tiny (a test, < 1 min), small (N = 1e4, 1e5 with their bound on "
+                        "half the sets, no replica or flow-only split: one more column of "
+                        "the bound, about 1 h) or default (N = 1e3, 1e4, 1e5 with their "
+                        "bound; about 2 h on 2 cores, docs/learning.md)")
     e.add_argument("--counts", default=None,
                    help="comma-separated event counts N instead of the size's")
     e.add_argument("--bound", default=None,
@@ -57,6 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "delta_rnp: ...}}")
     e.add_argument("--bound-column", default="+ rapidity",
                    help="column of event_fisher.json matching the sets (default '+ rapidity')")
+    e.add_argument("--pt-max", type=_number, default=0.3,
+                   help="pair pT window of the sets in GeV (default 0.3; 0.05-1)")
+    e.add_argument("--acceptance", default="none", choices=DETECTOR_NAMES,
+                   help="keep only events whose two daughters lie in this detector's "
+                        "acceptance (its resolution off; default none)")
     e.add_argument("--workers", type=_integer, default=1,
                    help="processes generating the sets (0: one per core)")
     e.add_argument("--seed", type=_integer, default=1, help="seed of data and training")
@@ -126,7 +132,8 @@ def _event_ladder(args: argparse.Namespace) -> int:
     counts = _counts(args.counts)
     summary = run_event_ladder(args.out, size=args.size, seed=args.seed, bound=args.bound,
                                bound_column=args.bound_column, workers=args.workers,
-                               counts=counts, progress=not args.quiet)
+                               counts=counts, progress=not args.quiet, pt_max=args.pt_max,
+                               acceptance=args.acceptance)
     sys.stdout.write((Path(args.out) / "event_ladder.md").read_text())
     sys.stdout.write(f"wrote {', '.join(summary['files'])} in {args.out}\n")
     return 0

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from upclens.data.eventsets import READ_COLUMNS, READS
-from upclens.errors import ParameterError, check_choice
+from upclens.errors import ParameterError, check_choice, check_range
 from upclens.learn.settings import TARGETS
 
 LEARNERS = ("eventset", "resnet_pt_dphi", "resnet_lab")
@@ -57,7 +57,7 @@ COLUMN_LEARNERS = {"eventset_" + "_".join(r): r for r in READ_COLUMNS.values() i
 LEARNER_READS: dict[str, tuple[str, ...]] = {"eventset": READS, "resnet_pt_dphi": ("pt", "angle"),
                                              "resnet_lab": ("pt",), **COLUMN_LEARNERS}
 """What each learner reads of the events (``data.eventsets.READS``)."""
-EVENT_SIZES = ("tiny", "default")
+EVENT_SIZES = ("tiny", "small", "default")
 FIDUCIAL = {"beta2": 0.15, "beta3": 0.15, "delta_rnp": 0.1}
 """The point of the fiducial split and of the bound (that of docs/information.md, 3c)."""
 BOUND_FILE = "bound.json"
@@ -108,6 +108,8 @@ class EventLadderSize:
 SIZES = {
     "tiny": EventLadderSize("tiny", 300, (30, 100, 300), 16, 8, 8, 16, (0.0, 0.0), 3, 2, 4, 16,
                            20, 8, 100, 20, False, n_replica=8, n_flow=4),
+    "small": EventLadderSize("small", 100_000, (10_000, 100_000), 300, 100, 100, 64, (-1.0, 1.0),
+                             30, 30, 16, 32, 200, 200, 10_000, 1000, True),
     "default": EventLadderSize("default", 100_000, (1_000, 10_000, 100_000), 600, 400, 300, 64,
                                (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 1000, True,
                                n_replica=300, n_flow=400),
@@ -303,12 +305,13 @@ def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: Event
 def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
                      bound: str | Path | None = None, bound_column: str = DEFAULT_BOUND_COLUMN,
                      workers: int = 1,
-                     counts: tuple[int, ...] | None = None, progress: bool = False
-                     ) -> dict[str, Any]:
-    """Generate (or reuse) the event sets, train and score the three learners at every N,
-    write ``event_ladder.json``, ``event_ladder.md`` and ``event_ladder.png`` into ``out``.
-    Returns the summary dict."""
-    from upclens.data.eventgen import EventConfig
+                     counts: tuple[int, ...] | None = None, progress: bool = False,
+                     pt_max: float = 0.3, acceptance: str = "none") -> dict[str, Any]:
+    """Generate (or reuse) the event sets, train and score the learners at every N, write
+    ``event_ladder.json``, ``event_ladder.md`` and ``event_ladder.png`` into ``out``.  The
+    sets keep pair pT < ``pt_max`` (GeV) and, with ``acceptance`` (a detector preset), only
+    events whose two daughters lie in its acceptance (its resolution off, so that the bound
+    reads the same events).  Returns the summary dict."""
     from upclens.data.eventsets import EventSetConfig, generate_event_sets
 
     sz = _size(size)
@@ -318,15 +321,14 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
             raise ParameterError("counts", bad[0], f"must be in [1, {sz.n_max}] for size {size}")
         sz = replace(sz, counts=tuple(sorted(set(counts))))
     read_bound(bound, bound_column)  # a bad bound file is refused before any work
+    events = ladder_events(sz, pt_max, acceptance)
     from upclens.data.generate import check_run
     from upclens.io import check_folder
 
     check_run(sz.n_train, seed, workers, "processes")  # refused before the folder is made
     folder = check_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
-    cfg = EventSetConfig(events=EventConfig(nucleus="Zr96", y_min=sz.y_range[0],
-                                            y_max=sz.y_range[1], formats=("parquet",)),
-                         n_events=sz.n_max, chunk_size=4)
+    cfg = EventSetConfig(events=events, n_events=sz.n_max, chunk_size=4)
     files: dict[str, Path] = {}
     gen_seconds: dict[str, float] = {}
     splits = [("train", sz.n_train, cfg), ("val", sz.n_val, cfg), ("test", sz.n_test, cfg)]
@@ -397,6 +399,21 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
     if columns:
         columns_figure(entries, folder / "event_columns.png", target_below)
     return summary
+
+
+def ladder_events(size: EventLadderSize, pt_max: float = 0.3, acceptance: str = "none") -> Any:
+    """The events of the ladder's sets: Zr96 + Zr96 at 200 GeV, J/psi -> e+e-, the size's
+    rapidity range, classes tagged, coherent pair pT < ``pt_max`` (GeV); with ``acceptance``
+    (a detector preset) only events with both daughters accepted, without smearing."""
+    from upclens.data.eventgen import EventConfig
+
+    check_range("pt_max", pt_max, 0.05, 1.0)
+    extra: dict[str, Any] = {}
+    if acceptance != "none":
+        extra = {"detector": acceptance, "cuts": (("res_const", 0.0), ("res_slope", 0.0)),
+                 "accepted_only": True}
+    return EventConfig(nucleus="Zr96", y_min=size.y_range[0], y_max=size.y_range[1],
+                       formats=("parquet",), pt_max=pt_max, **extra)
 
 
 MATCHED_COLUMN = "event sets"

@@ -113,6 +113,10 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
 
     for n in tiny.counts:  # disjoint N-windows of the stored 300 events feed each head
         assert load_set_model(out / f"eventset_N{n}")[1]["windows"] == tiny.n_max // n
+    from upclens.ladder.events import CALIBRATION
+    from upclens.learn.posterior import load_posterior
+
+    assert load_posterior(out / "eventset_N30")[1]["calibration_method"] == CALIBRATION
     for learner, reads in COLUMN_LEARNERS.items():  # phi and the head read only their handles
         model, meta = load_set_model(out / f"{learner}_N{tiny.counts[-1]}")
         assert model.reads == reads == tuple(meta["settings"]["reads"])

@@ -71,6 +71,30 @@ def test_bound_file(tmp_path: Path) -> None:
         read_bound(p, "+ nothing")
 
 
+def test_best_learner_of_a_column() -> None:
+    """A column's candidates read no more than it does and have learnt the parameter: a learner
+    at the prior (test RMSE ~ prior sd) that scores ~0 at the fiducial point, the prior's
+    centre, is not the best; one reading less is a candidate of a fuller column."""
+    from upclens.ladder.events import best_per_column
+
+    def entry(learner, reads, column, fid, test, sigma):
+        e = {"n_events": 100, "learner": learner, "reads": list(reads), "bound_column": column,
+             "ratio_basis": "fiducial"}
+        for t in ("beta2", "beta3", "delta_rnp"):
+            e.update({f"fid_rmse_{t}": fid, f"rmse_{t}": test, f"sigma_crb_{t}": sigma,
+                      f"learned_{t}": test < 0.9 * 0.0866})
+        return e
+
+    entries = [entry("full", ("pt", "angle", "classes", "rapidity"), "event sets", 0.04, 0.05,
+                     0.02),
+               entry("pt", ("pt",), "pT only", 0.03, 0.05, 0.025),
+               entry("at prior", ("pt", "angle"), "+ daughter angle", 0.001, 0.088, 0.024)]
+    best = best_per_column(entries)
+    assert best[(100, "event sets")]["beta2"] == (pytest.approx(0.03 / 0.02), "pt")
+    assert best[(100, "pT only")]["beta2"] == (pytest.approx(0.03 / 0.025), "pt")
+    assert best[(100, "+ daughter angle")]["beta2"][1] == "pt"
+
+
 def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
     """Three learners and the event-set network of each partial column at three N, the same
@@ -86,6 +110,7 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
     entries = summary["entries"]
     assert len(entries) == len(SIZES["tiny"].counts) * (len(LEARNERS) + len(COLUMN_LEARNERS))
     assert {e["learner"] for e in entries} == set(LEARNER_READS)
+    assert all(isinstance(e["learned_beta2"], bool) for e in entries)
     for e in entries:
         for t in ("beta2", "beta3", "delta_rnp"):
             # tiny training: nowhere near the bound, but bounded by the prior's range (0.3)

@@ -68,6 +68,11 @@ SPLIT_SEEDS = {"train": 0, "val": 1, "test": 2, "fiducial": 3, "replica": 4, "fl
 CORNER_SPLIT = "fiducial"
 """The split whose first set's posterior is drawn as ``corner_N{N}.png`` (the test split when
 there is no fiducial one)."""
+LEARNED_BELOW = 0.9
+"""A learner counts as the best of a column for a parameter only where it learnt it: its RMSE
+on the test sets (labels over the prior) below this fraction of the prior sd.  An estimator
+that returns the prior mean scores near zero at the fiducial point, the prior's centre
+(measured: a ResNet at the prior sd on the test sets read beta3 to 0.003 there)."""
 CALIBRATION = "quantile"
 """The posterior's calibration (``learn.posterior.FlowSettings.calibration``): the inflation
 and then the quantile map.  Measured on the default ladder's three test splits (900 sets, the
@@ -379,6 +384,7 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
             basis = "fid_" if "fiducial" in files else ""
             bounds = read_bound(bound, learner_columns[learner])
             for t in TARGETS:
+                entry[f"learned_{t}"] = bool(scores[f"rmse_{t}"] < LEARNED_BELOW * prior_sd[t])
                 s = bounds.get(n, {}).get(t)
                 entry[f"sigma_crb_{t}"] = s
                 entry[f"ratio_{t}"] = None if s is None else scores[f"{basis}rmse_{t}"] / s
@@ -525,8 +531,8 @@ def best_per_column(entries: list[dict[str, Any]]
                     ) -> dict[tuple[int, str], dict[str, tuple[float, str]]]:
     """{(N, bound column): {parameter: (lowest RMSE / sigma_CRB, its learner)}}.  A column's
     candidates are the learners at N that read no more than it does (a learner may leave a
-    handle unread; the columns are nested), each RMSE (fiducial when scored) over the column's
-    sigma_CRB; a column read by no entry's own reads (a user's bound) has its own entries."""
+    handle unread; the columns are nested) and have learnt the parameter (``LEARNED_BELOW``),
+    each RMSE (fiducial when scored) over the column's sigma_CRB."""
     columns: dict[tuple[int, str], tuple[dict[str, float], set[str]]] = {}
     for e in entries:
         if e.get("sigma_crb_beta2") is not None:
@@ -540,6 +546,8 @@ def best_per_column(entries: list[dict[str, Any]]
                 continue
             basis = "fid_" if e.get("ratio_basis") == "fiducial" else ""
             for t in TARGETS:
+                if not e.get(f"learned_{t}", True):
+                    continue
                 r = e[f"{basis}rmse_{t}"] / sigma[t]
                 if t not in best or r < best[t][0]:
                     best[t] = (float(r), e["learner"])
@@ -646,6 +654,12 @@ def columns_figure(entries: list[dict[str, Any]], path: str | Path,
         ax.set_yscale("log")
         ax.set_title(PARAMETER_LABELS[t])
     np.atleast_1d(axes)[0].set_ylabel(r"best RMSE / $\sigma_{CRB}$ (fiducial point)")
-    np.atleast_1d(axes)[0].legend(fontsize=7)
+    handles = {}
+    for ax in np.atleast_1d(axes):  # an N may have a learnt parameter in one panel only
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    if handles:
+        ordered = sorted(handles, key=lambda label: float(label.split("=")[1]))
+        np.atleast_1d(axes)[-1].legend([handles[k] for k in ordered], ordered, fontsize=7)
     save_figure(fig, str(path))
     return Path(path)

@@ -87,6 +87,45 @@ def test_posterior_carries_its_cross_fitted_inflation(run: dict[str, Path]) -> N
         assert miss[1] <= miss[0]
 
 
+def test_posterior_carries_its_quantile_map_and_refits_bit_for_bit(run: dict[str, Path],
+                                                                    tmp_path: Path) -> None:
+    """The quantile map is stored beside the factor (monotone, 0 to 1), brings the held-out
+    ranks to their levels within the discreteness of 200 samples, and moves the samples within
+    their range only; a fit with the same sets, settings and seed is the same flow bit for bit
+    (results reproducible from a seed)."""
+    import shutil
+
+    import torch
+
+    from upclens.learn.coverage import LEVELS
+    from upclens.learn.eventset import load_sets
+    from upclens.learn.posterior import POSTERIOR_FILE, load_posterior
+
+    _, meta = load_posterior(run["run"])
+    qmap = np.asarray(meta["quantile_map"])
+    assert qmap.shape == (3, len(meta["quantile_knots"]))
+    assert np.all(np.diff(qmap, axis=1) > 0)
+    assert np.allclose(qmap[:, [0, -1]], [0.0, 1.0])
+    for name, cov in meta["calibration"]["coverage_after_quantile"].items():
+        assert np.allclose(cov, LEVELS, atol=0.02), (name, cov)
+    data = load_sets(run["test"], N)
+    s_map = sample_posterior(run["run"], data.feats[:5], 400, 3, method="quantile")
+    s_inf = sample_posterior(run["run"], data.feats[:5], 400, 3, method="inflation")
+    assert np.all(s_map.min(axis=1) >= s_inf.min(axis=1) - 1e-9)
+    assert np.all(s_map.max(axis=1) <= s_inf.max(axis=1) + 1e-9)
+    settings = FlowSettings(epochs=4, hidden=8, transforms=1, folds=2, calibration="quantile")
+    states = []
+    for k in range(2):
+        copy = tmp_path / f"run{k}"
+        shutil.copytree(run["run"], copy)
+        (copy / POSTERIOR_FILE).unlink()
+        fit_posterior(copy, run["val"], settings, sets=slice(0, 40))
+        states.append(torch.load(copy / POSTERIOR_FILE, weights_only=False))
+    assert all(torch.equal(states[0]["state_dict"][k], states[1]["state_dict"][k])
+               for k in states[0]["state_dict"])
+    assert states[0]["meta"]["quantile_map"] == states[1]["meta"]["quantile_map"]
+
+
 def test_the_flows_may_learn_from_several_files(run: dict[str, Path], tmp_path: Path) -> None:
     """Files of the model's configuration are concatenated in order; a file whose sets hold
     another number of events is refused in one line."""

@@ -14,14 +14,17 @@ on new ones (its fitting scatter is of the size of its width).  So the sets are 
 ``folds`` parts; a flow is trained on all parts but one and sampled on the part it never saw,
 for each part in turn, and the factor ``inflation`` (one per parameter, in u) that brings the
 central 50 / 68.27 / 95 % intervals of those held-out sets to their nominal coverage is fitted
-on all of them.  The posterior is one flow trained on every set, widened by that factor about
-its median (:func:`inflate`); it learns from all the sets, folds / (folds - 1) times as many
-as each flow that measured the factor, so the factor errs, if at all, on the wide side.  Its
+on all of them, and after it a quantile map per parameter that mends the marginal's shape
+(:func:`fit_quantile_map`; used with ``FlowSettings.calibration = 'quantile'``).  The
+posterior is one flow trained on every set, widened by that factor about its median
+(:func:`inflate`) and, with 'quantile', moved by the map (:func:`recalibrate`); it learns from
+all the sets, folds / (folds - 1) times as many as each flow that measured the factor.  Its
 coverage is checked with SBC and TARP (``upclens.learn.coverage``) on the test split, which
 neither the network nor the flows saw.
 
 The flow is stored in the model's run folder as ``posterior.pt`` with the prior box, the
-context scaling and the inflation; ``sample_posterior`` draws samples for new sets.
+context scaling, the inflation and the quantile map; ``sample_posterior`` draws samples for
+new sets.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import torch
 
 from upclens.errors import ParameterError, check_choice, check_integer
 from upclens.learn import checkpoint
-from upclens.learn.coverage import LEVELS
+from upclens.learn.coverage import LEVELS, sbc_ranks
 from upclens.learn.settings import TARGETS
 
 POSTERIOR_FILE = "posterior.pt"
@@ -165,19 +168,24 @@ def fit_quantile_map(samples: np.ndarray, truth: np.ndarray, factor: np.ndarray 
     makes the ranks of such truths uniform: it mends a wrong shape (narrow tails with a wide
     core) that one factor cannot.  The map only moves samples within their range, so the
     factor takes the scale first (a map alone cannot reach beyond the outermost sample)."""
-    from upclens.learn.coverage import sbc_ranks
-
     s, t = np.asarray(samples, dtype=float), np.asarray(truth, dtype=float)
     if s.ndim != 3 or t.shape != (s.shape[0], s.shape[2]) or s.shape[1] < 2:
         raise ParameterError("samples", f"shape {s.shape}", f"must be (n, S >= 2, D) with "
                              f"truths (n, D), got truths {t.shape}")
-    f = np.ones(s.shape[2]) if factor is None else np.asarray(factor, dtype=float)
-    med = np.median(s, axis=1)
-    r = (sbc_ranks(s, med + (t - med) / f) + 0.5) / (s.shape[1] + 1)
-    out = np.quantile(r, knots, axis=0).T  # (D, K)
+    out = np.quantile(widened_ranks(s, t, factor), knots, axis=0).T  # (D, K)
     out[:, 0], out[:, -1] = 0.0, 1.0
     # ranks among S samples are discrete: a touch of the identity makes the map strictly rise
     return (1.0 - 1e-6) * np.maximum.accumulate(out, axis=1) + 1e-6 * knots
+
+
+def widened_ranks(samples: np.ndarray, truth: np.ndarray, factor: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """(n, D) ranks in (0, 1) of the truths (n, D) among their samples (n, S, D) widened by
+    ``factor`` (D,) about their median: those of the truths pulled in by the factor."""
+    s, t = np.asarray(samples, dtype=float), np.asarray(truth, dtype=float)
+    f = np.ones(s.shape[2]) if factor is None else np.asarray(factor, dtype=float)
+    med = np.median(s, axis=1)
+    return (sbc_ranks(s, med + (t - med) / f) + 0.5) / (s.shape[1] + 1)
 
 
 def recalibrate(u: torch.Tensor, qmap: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
@@ -357,10 +365,7 @@ def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, fold
     s, t = np.concatenate(held_u), np.concatenate(held_t)
     factor = fit_inflation(s, t)
     qmap = fit_quantile_map(s, t, factor)
-    from upclens.learn.coverage import sbc_ranks
-
-    med = np.median(s, axis=1)
-    ranks = (sbc_ranks(s, med + (t - med) / factor) + 0.5) / (s.shape[1] + 1)
+    ranks = widened_ranks(s, t, factor)
     mapped = np.stack([np.interp(ranks[:, d], qmap[d], QUANTILE_KNOTS)
                        for d in range(len(TARGETS))], axis=1)
     cal = {"coverage_after_quantile": {

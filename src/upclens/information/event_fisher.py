@@ -423,7 +423,8 @@ def _acceptance_only(events: Any) -> str | None:
     if any(k not in ("res_const", "res_slope") or float(v) != 0.0 for k, v in cuts.items()):
         raise ParameterError("cuts", cuts, "must only set res_const and res_slope to 0 for the "
                              "event bound (the bound reads the acceptance, not the smearing)")
-    if detector(name, **cuts).res_const or detector(name, **cuts).res_slope:
+    det = detector(name, **cuts)
+    if det.res_const or det.res_slope:
         raise ParameterError("detector", name, "must come with res_const = res_slope = 0 for "
                              "the event bound (it holds no smearing)")
     return name

@@ -369,6 +369,7 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
         bound_column = MATCHED_COLUMN
         bound_seconds = time.perf_counter() - t0
     prior_sd = {t: _prior_sd(getattr(cfg.priors, t)) for t in TARGETS}
+    column_bounds = {c: read_bound(bound, c) for c in set(learner_columns.values())}
     entries = []
     for n in sz.counts:
         for learner in (*LEARNERS, *COLUMN_LEARNERS):
@@ -382,7 +383,7 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
                                      "bound_column": learner_columns[learner], **scores,
                                      "train_seconds": secs}
             basis = "fid_" if "fiducial" in files else ""
-            bounds = read_bound(bound, learner_columns[learner])
+            bounds = column_bounds[learner_columns[learner]]
             for t in TARGETS:
                 entry[f"learned_{t}"] = bool(scores[f"rmse_{t}"] < LEARNED_BELOW * prior_sd[t])
                 s = bounds.get(n, {}).get(t)
@@ -442,6 +443,10 @@ def reads_column(reads: tuple[str, ...]) -> str:
     if tuple(reads) == READS:
         return MATCHED_COLUMN
     return next(name for name, r in READ_COLUMNS.items() if r == tuple(reads))
+
+
+COLUMN_ORDER = tuple(reads_column(r) for r in READ_COLUMNS.values())
+"""The bound's columns from what reads least to what reads all (``READ_COLUMNS`` order)."""
 
 
 def fiducial_config(cfg: Any) -> Any:
@@ -513,8 +518,7 @@ def event_table(entries: list[dict[str, Any]]) -> str:
         row += [ratio(e, f"ratio_{t}") for t in TARGETS]
         row += [ratio(e, f"ratio_ref_{t}") for t in TARGETS]
         lines.append("| " + " | ".join(row) + " |")
-    crb = {(e["n_events"], e.get("bound_column", "")): e for e in entries
-           if e.get("sigma_crb_beta2") is not None}
+    crb = column_entries(entries)
     if crb:
         lines.append("")
         lines.append("| N | bound column | " + " | ".join(f"sigma_CRB {t}" for t in TARGETS)
@@ -527,20 +531,23 @@ def event_table(entries: list[dict[str, Any]]) -> str:
     return "\n".join(lines + best_lines(entries) + coverage_lines(entries)) + "\n"
 
 
+def column_entries(entries: list[dict[str, Any]]) -> dict[tuple[int, str], dict[str, Any]]:
+    """{(N, bound column): an entry scored against that column} over the entries with a
+    bound (every entry of one (N, column) carries the same sigma_CRB)."""
+    return {(e["n_events"], e.get("bound_column", "")): e for e in entries
+            if e.get("sigma_crb_beta2") is not None}
+
+
 def best_per_column(entries: list[dict[str, Any]]
                     ) -> dict[tuple[int, str], dict[str, tuple[float, str]]]:
     """{(N, bound column): {parameter: (lowest RMSE / sigma_CRB, its learner)}}.  A column's
     candidates are the learners at N that read no more than it does (a learner may leave a
     handle unread; the columns are nested) and have learnt the parameter (``LEARNED_BELOW``),
     each RMSE (fiducial when scored) over the column's sigma_CRB."""
-    columns: dict[tuple[int, str], tuple[dict[str, float], set[str]]] = {}
-    for e in entries:
-        if e.get("sigma_crb_beta2") is not None:
-            columns[(e["n_events"], e.get("bound_column", ""))] = (
-                {t: e[f"sigma_crb_{t}"] for t in TARGETS}, set(e.get("reads", READS)))
     out: dict[tuple[int, str], dict[str, tuple[float, str]]] = {}
-    for (n, column), (sigma, reads) in columns.items():
+    for (n, column), owner in column_entries(entries).items():
         best = out.setdefault((n, column), {})
+        reads = set(owner.get("reads", READS))
         for e in entries:
             if e["n_events"] != n or not set(e.get("reads", READS)) <= reads:
                 continue
@@ -548,16 +555,15 @@ def best_per_column(entries: list[dict[str, Any]]
             for t in TARGETS:
                 if not e.get(f"learned_{t}", True):
                     continue
-                r = e[f"{basis}rmse_{t}"] / sigma[t]
+                r = e[f"{basis}rmse_{t}"] / owner[f"sigma_crb_{t}"]
                 if t not in best or r < best[t][0]:
                     best[t] = (float(r), e["learner"])
     return out
 
 
 def best_lines(entries: list[dict[str, Any]]) -> list[str]:
-    """Markdown lines: per N and bound column, the best learner's RMSE / sigma_CRB per
-    parameter, and sigma_CRB over the prior sd (the ratio reads a learner against the bound
-    only where the bound lies well inside the prior)."""
+    """Markdown lines: per N and bound column (``COLUMN_ORDER``), the best learner's RMSE /
+    sigma_CRB per parameter and its name (``best_per_column``); '-' where none learnt it."""
     best = best_per_column(entries)
     if not best:
         return []
@@ -618,11 +624,6 @@ def event_figure(entries: list[dict[str, Any]], path: str | Path) -> Path:
     return Path(path)
 
 
-
-COLUMN_ORDER = tuple(reads_column(r) for r in READ_COLUMNS.values())
-"""The bound's columns from what reads least to what reads all (``READ_COLUMNS`` order)."""
-
-
 def columns_figure(entries: list[dict[str, Any]], path: str | Path,
                    target_below: dict[str, float], target: float = 1.3) -> Path:
     """Per parameter, the best learner's RMSE / sigma_CRB in each column of the bound (x),
@@ -631,8 +632,7 @@ def columns_figure(entries: list[dict[str, Any]], path: str | Path,
     from upclens.plots import PARAMETER_LABELS, pyplot, save_figure
 
     best = best_per_column(entries)
-    crb = {(e["n_events"], e.get("bound_column")): e for e in entries
-           if e.get("sigma_crb_beta2") is not None}
+    crb = column_entries(entries)
     plt = pyplot()
     fig, axes = plt.subplots(1, len(TARGETS), figsize=(4.4 * len(TARGETS), 3.6),
                              constrained_layout=True, sharey=True)

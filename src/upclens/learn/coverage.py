@@ -47,14 +47,26 @@ def sbc_ranks(samples: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return (s < t[:, None, :]).sum(axis=1)
 
 
+def normalised_ranks(samples: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(n_sims, D) rank of the truth among the samples as a level in (0, 1):
+    (rank + 1/2) / (n_samples + 1)."""
+    s, t = _check(samples, truth)
+    return (sbc_ranks(s, t) + 0.5) / (s.shape[1] + 1)
+
+
+def rank_coverage(u: np.ndarray, levels: tuple[float, ...] = LEVELS) -> np.ndarray:
+    """(D, L) fraction of the (n_sims, D) rank levels ``u`` inside each central interval:
+    (1 - q)/2 < u < (1 + q)/2."""
+    u = np.asarray(u, dtype=float)
+    return np.array([[np.mean(np.abs(u[:, d] - 0.5) < 0.5 * q) for q in levels]
+                     for d in range(u.shape[1])])
+
+
 def interval_coverage(samples: np.ndarray, truth: np.ndarray,
                       levels: tuple[float, ...] = LEVELS) -> np.ndarray:
     """(D, L) fraction of simulations whose central credible interval of each level covers
     the truth (intervals from the ranks: (1 - q)/2 < rank / n_samples < (1 + q)/2)."""
-    s, t = _check(samples, truth)
-    u = (sbc_ranks(s, t) + 0.5) / (s.shape[1] + 1)
-    return np.array([[np.mean(np.abs(u[:, d] - 0.5) < 0.5 * q) for q in levels]
-                     for d in range(t.shape[1])])
+    return rank_coverage(normalised_ranks(samples, truth), levels)
 
 
 def tarp_ecp(samples: np.ndarray, truth: np.ndarray, rng: np.random.Generator,

@@ -41,7 +41,7 @@ import torch
 
 from upclens.errors import ParameterError, check_choice, check_integer
 from upclens.learn import checkpoint
-from upclens.learn.coverage import LEVELS, sbc_ranks
+from upclens.learn.coverage import LEVELS, normalised_ranks, rank_coverage
 from upclens.learn.settings import TARGETS
 
 POSTERIOR_FILE = "posterior.pt"
@@ -185,7 +185,7 @@ def widened_ranks(samples: np.ndarray, truth: np.ndarray, factor: np.ndarray | N
     s, t = np.asarray(samples, dtype=float), np.asarray(truth, dtype=float)
     f = np.ones(s.shape[2]) if factor is None else np.asarray(factor, dtype=float)
     med = np.median(s, axis=1)
-    return (sbc_ranks(s, med + (t - med) / f) + 0.5) / (s.shape[1] + 1)
+    return normalised_ranks(s, med + (t - med) / f)
 
 
 def recalibrate(u: torch.Tensor, qmap: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
@@ -368,9 +368,9 @@ def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, fold
     ranks = widened_ranks(s, t, factor)
     mapped = np.stack([np.interp(ranks[:, d], qmap[d], QUANTILE_KNOTS)
                        for d in range(len(TARGETS))], axis=1)
-    cal = {"coverage_after_quantile": {
-               name: [float(np.mean(np.abs(mapped[:, d] - 0.5) < 0.5 * q)) for q in LEVELS]
-               for d, name in enumerate(TARGETS)},
+    after_map = rank_coverage(mapped, LEVELS)
+    cal = {"coverage_after_quantile": {name: after_map[d].tolist()
+                                       for d, name in enumerate(TARGETS)},
            "levels": list(LEVELS), "folds": folds, "n_held_out": len(t),
            "coverage_before": {name: interval_coverage_inflated(s[:, :, d], t[:, d], 1.0)
                                .tolist() for d, name in enumerate(TARGETS)},

@@ -93,6 +93,11 @@ def test_best_learner_of_a_column() -> None:
     assert best[(100, "event sets")]["beta2"] == (pytest.approx(0.03 / 0.02), "pt")
     assert best[(100, "pT only")]["beta2"] == (pytest.approx(0.03 / 0.025), "pt")
     assert best[(100, "+ daughter angle")]["beta2"][1] == "pt"
+    # one bound given for every learner (--bound FILE): every learner is a candidate of it
+    for e in entries:
+        e["bound_column"] = "+ rapidity"
+    entries[1]["fid_rmse_beta2"] = 0.05
+    assert best_per_column(entries)[(100, "+ rapidity")]["beta2"][1] == "full"
 
 
 def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]

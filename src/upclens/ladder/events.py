@@ -542,12 +542,15 @@ def best_per_column(entries: list[dict[str, Any]]
                     ) -> dict[tuple[int, str], dict[str, tuple[float, str]]]:
     """{(N, bound column): {parameter: (lowest RMSE / sigma_CRB, its learner)}}.  A column's
     candidates are the learners at N that read no more than it does (a learner may leave a
-    handle unread; the columns are nested) and have learnt the parameter (``LEARNED_BELOW``),
-    each RMSE (fiducial when scored) over the column's sigma_CRB."""
+    handle unread; the columns are nested; a column reads what all its learners read) and
+    have learnt the parameter (``LEARNED_BELOW``), each RMSE (fiducial when scored) over the
+    column's sigma_CRB."""
     out: dict[tuple[int, str], dict[str, tuple[float, str]]] = {}
     for (n, column), owner in column_entries(entries).items():
         best = out.setdefault((n, column), {})
-        reads = set(owner.get("reads", READS))
+        # what the column reads: all its learners read (one bound given for every learner)
+        reads = {r for e in entries if (e["n_events"], e.get("bound_column", "")) == (n, column)
+                 for r in e.get("reads", READS)}
         for e in entries:
             if e["n_events"] != n or not set(e.get("reads", READS)) <= reads:
                 continue

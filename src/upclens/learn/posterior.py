@@ -41,7 +41,7 @@ import torch
 
 from upclens.errors import ParameterError, check_choice, check_integer
 from upclens.learn import checkpoint
-from upclens.learn.coverage import LEVELS, normalised_ranks, rank_coverage
+from upclens.learn.coverage import LEVELS, interval_coverage, normalised_ranks, rank_coverage
 from upclens.learn.settings import TARGETS
 
 POSTERIOR_FILE = "posterior.pt"
@@ -131,8 +131,6 @@ def interval_coverage_inflated(samples: np.ndarray, truth: np.ndarray, factor: f
     """(L,) central-interval coverage of 1D samples (n, S) widened by ``factor`` about each
     row's median, for truths (n,): the rank of t among med + f (s - med) is that of
     med + (t - med) / f among s, so ``coverage.interval_coverage`` of the pulled-in truth."""
-    from upclens.learn.coverage import interval_coverage
-
     s = np.asarray(samples, dtype=float)
     med = np.median(s, axis=1)
     x = med + (np.asarray(truth, dtype=float) - med) / factor
@@ -368,15 +366,12 @@ def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, fold
     ranks = widened_ranks(s, t, factor)
     mapped = np.stack([np.interp(ranks[:, d], qmap[d], QUANTILE_KNOTS)
                        for d in range(len(TARGETS))], axis=1)
-    after_map = rank_coverage(mapped, LEVELS)
-    cal = {"coverage_after_quantile": {name: after_map[d].tolist()
-                                       for d, name in enumerate(TARGETS)},
-           "levels": list(LEVELS), "folds": folds, "n_held_out": len(t),
-           "coverage_before": {name: interval_coverage_inflated(s[:, :, d], t[:, d], 1.0)
-                               .tolist() for d, name in enumerate(TARGETS)},
-           "coverage_after": {name: interval_coverage_inflated(s[:, :, d], t[:, d],
-                                                                float(factor[d])).tolist()
-                              for d, name in enumerate(TARGETS)}}
+    coverage = {"coverage_before": rank_coverage(widened_ranks(s, t), LEVELS),
+                "coverage_after": rank_coverage(ranks, LEVELS),
+                "coverage_after_quantile": rank_coverage(mapped, LEVELS)}
+    cal = {"levels": list(LEVELS), "folds": folds, "n_held_out": len(t),
+           **{key: {name: cov[d].tolist() for d, name in enumerate(TARGETS)}
+              for key, cov in coverage.items()}}
     return factor, qmap, cal
 
 

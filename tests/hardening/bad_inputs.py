@@ -490,12 +490,14 @@ def event_ladder_cases() -> list[Case]:
             ("pT window 0", ["--pt-max", "0"], "pt_max"),
             ("pT window 3 GeV", ["--pt-max", "3"], "pt_max"),
             ("unknown acceptance", ["--acceptance", "phenix"], "acceptance"),
+            ("incoherent share -0.1", ["--incoherent", "-0.1"], "incoherent"),
+            ("incoherent share 1", ["--incoherent", "1"], "incoherent"),
             ("out is a file", ["--out", "{m}/text.txt"], "out"),
             ("out is a symbolic link", ["--out", "{m}/link.txt"], "out"),
             ("out is a device", ["--out", "/dev/null"], "out")]
     return (_cases("event-ladder", base, rows)
             + _flag_sweep("event-ladder", base, ("--workers", "--seed"), BAD_INTEGERS)
-            + _flag_sweep("event-ladder", base, ("--pt-max",), BAD_NUMBERS[:4]))
+            + _flag_sweep("event-ladder", base, ("--pt-max", "--incoherent"), BAD_NUMBERS[:4]))
 
 
 def isobar_learn_cases() -> list[Case]:

@@ -50,7 +50,7 @@ class EventConfig:
     or 'pipi' (None: ee for psi states, pipi for rho0).  sqrt_snn: GeV.  y_min, y_max: meson
     rapidity range.  neutron_class: 'any', '0n0n', '0nXn', 'XnXn'.  detector: preset name;
     cuts: ((name, value), ...) replacing preset values.  incoherent_fraction: share of events
-    drawn from the incoherent spectrum.  pt_max: largest coherent meson pT (GeV).
+    drawn from the incoherent spectrum.  pt_max: largest meson pT (GeV), coherent or not.
     accepted_only: keep only events whose daughters are both accepted.  chunk_size: events per
     work chunk (part of the random streams).  formats: files to write.
     """
@@ -151,22 +151,25 @@ def chunk_streams(seed: int, chunk: int) -> tuple[np.random.Generator, ...]:
 
 
 @cache
-def _incoherent(nucleus: str) -> Any:
-    """The incoherent spectrum of ``nucleus`` (built once per process)."""
-    from upclens.physics.detector import incoherent_spectrum
-    from upclens.physics.nucleus import Nucleus, density_profile
+def _background(nucleus: str, sqrt_snn: float, pt_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """The incoherent pT density of ``nucleus`` (its preset) inside the window (built once per
+    process; ``physics.incoherent.EVENT_BACKGROUND``, the ensemble the event bound reads)."""
+    from upclens.physics.incoherent import background_table
+    from upclens.physics.nucleus import Nucleus
 
-    return incoherent_spectrum(density_profile(Nucleus.from_preset(nucleus)))
+    return background_table(Nucleus.from_preset(nucleus), sqrt_snn, pt_max)
 
 
 def event_table(cfg: EventConfig, batch: MesonBatch, first: int,
                 decay_rng: np.random.Generator, detector_rng: np.random.Generator
                 ) -> dict[str, np.ndarray]:
     """The event rows of ``batch`` (numbered from ``first``): an incoherent share of the mesons
-    takes its pT from the incoherent spectrum (polarised along its b, which the pair pT no
-    longer follows), then decay, smearing and acceptance."""
+    takes its pT from the Good-Walker incoherent spectrum inside the window (keeping its
+    rapidity, b and so its neutron class; polarised along its b, which the pair pT no longer
+    follows), then decay, smearing and acceptance."""
     from upclens.physics.decays import decay_mesons, meson_four_momentum, pdg_mass
-    from upclens.physics.detector import accepted, incoherent_momenta, smear
+    from upclens.physics.detector import accepted, smear
+    from upclens.physics.incoherent import sample_background
 
     n = len(batch.px)
     px, py = np.array(batch.px, dtype=float), np.array(batch.py, dtype=float)
@@ -175,7 +178,8 @@ def event_table(cfg: EventConfig, batch: MesonBatch, first: int,
     if cfg.incoherent_fraction > 0.0:
         coherent = detector_rng.random(n) >= cfg.incoherent_fraction
         inc = np.nonzero(~coherent)[0]
-        px[inc], py[inc] = incoherent_momenta(inc.size, detector_rng, _incoherent(cfg.nucleus))
+        px[inc], py[inc] = sample_background(inc.size, detector_rng,
+                                             *_background(cfg.nucleus, cfg.sqrt_snn, cfg.pt_max))
         e = np.stack([np.cos(batch.b_phi[inc]), np.sin(batch.b_phi[inc])], axis=1)
         rho[inc] = e[:, :, None] * e[:, None, :]
     pdg = MESON_IDS[cfg.meson]

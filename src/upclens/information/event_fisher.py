@@ -182,13 +182,16 @@ def event_fisher(point: Mapping[str, float], analysis: EventAnalysis, cache: Den
     """Fisher matrix and Cramer-Rao bound of ``analysis`` at ``point`` for ``n_events`` J/psi in
     the window.  nuisances as in ``upclens fisher`` ('R,a,sigma' with the default priors); with an
     incoherent background its share is a further nuisance with prior width ``incoherent_prior``
-    (inf: free)."""
+    (inf: free; 0: known, not a parameter)."""
+    if not incoherent_prior >= 0.0:
+        raise ParameterError("incoherent_prior", incoherent_prior, "must be >= 0 (inf: free)")
     priors = normalise_nuisances(nuisances)
     names = list(SHAPE_PARAMETERS) + [n for n in priors if n not in SHAPE_PARAMETERS]
     full = dict(point)
     if analysis.incoherent:
-        names.append(INCOHERENT.name)
-        priors[INCOHERENT.name] = incoherent_prior
+        if incoherent_prior > 0.0:
+            names.append(INCOHERENT.name)
+            priors[INCOHERENT.name] = incoherent_prior
         if INCOHERENT.name not in full:
             raise ParameterError("point", sorted(full), "must give incoherent_fraction")
     from upclens.physics.presets import preset
@@ -230,31 +233,31 @@ def columns(pt_wide: float = 0.5, detector: str = "star", channel: str = "ee",
 
 
 def incoherent_background(engine: EngineSettings, point: Mapping[str, float],
-                          n_configurations: int = 200, hotspots: int = 3, seed: int = 0
-                          ) -> dict[str, Any]:
+                          n_configurations: int | None = None) -> dict[str, Any]:
     """Nucleon-level incoherent pT-ring probabilities (sum 1 over the engine's rings) at y = 0
-    from the Good-Walker ensemble of physics/incoherent.py (hot spots: the shape that matches
-    ALICE), and its share of the events in every window: sigma_inc / (sigma_inc + sigma_coh)
-    with both from the same ensemble (their common normalisation cancels)."""
+    from the Good-Walker ensemble the event generator also draws from
+    (``physics.incoherent.EVENT_BACKGROUND``: hot spots, the shape that matches ALICE; with
+    ``n_configurations`` instead of its own), and its share of the events in every window:
+    sigma_inc / (sigma_inc + sigma_coh) with both from the same ensemble (their common
+    normalisation cancels)."""
     from upclens.information.events_model import RING_WIDTH, nucleus_at
-    from upclens.physics.incoherent import GoodWalker, IncoherentSettings
+    from upclens.physics.incoherent import EVENT_BACKGROUND, pt_spectrum
 
-    gw = GoodWalker(nucleus_at(point, engine), sqrt_snn=engine.sqrt_snn,
-                    settings=IncoherentSettings(n_configurations=n_configurations,
-                                                hotspots=hotspots, seed=seed))
+    settings = EVENT_BACKGROUND
+    if n_configurations is not None:
+        settings = replace(settings, n_configurations=n_configurations)
     edges = np.arange(0.0, engine.pt_max + 0.5 * RING_WIDTH, RING_WIDTH)
     edges[-1] = engine.pt_max
-    # Gauss-Legendre in pT inside each ring (2 nodes: the spectrum is smooth on 10 MeV):
-    # d sigma = (d sigma/dt) 2 pT dpT
+    # Gauss-Legendre in pT inside each ring (2 nodes: the spectrum is smooth on 10 MeV)
     u, w = np.polynomial.legendre.leggauss(2)
     lo, hi = edges[:-1, None], edges[1:, None]
     pt = 0.5 * (hi - lo) * u + 0.5 * (hi + lo)
-    spec = gw.spectrum(pt.ravel() ** 2)
-    jac = (2.0 * pt * 0.5 * (hi - lo) * w).ravel()
-    inc = (spec.incoherent * jac).reshape(pt.shape).sum(axis=1)
-    coh = (spec.coherent * jac).reshape(pt.shape).sum(axis=1)
+    inc, coh = pt_spectrum(nucleus_at(point, engine), engine.sqrt_snn, pt.ravel(), settings)
+    jac = (0.5 * (hi - lo) * w).ravel()
+    inc = (inc * jac).reshape(pt.shape).sum(axis=1)
+    coh = (coh * jac).reshape(pt.shape).sum(axis=1)
     return {"ring_edges": edges, "rings": inc / inc.sum(), "incoherent": inc, "coherent": coh,
-            "n_configurations": n_configurations, "hotspots": hotspots}
+            "n_configurations": settings.n_configurations, "hotspots": settings.hotspots}
 
 
 def share_in_window(background: Mapping[str, Any], pt_max: float) -> float:
@@ -268,8 +271,11 @@ def share_in_window(background: Mapping[str, Any], pt_max: float) -> float:
 def event_table(point: Mapping[str, float], engine: EngineSettings,
                 analyses: Mapping[str, EventAnalysis], n_values: Sequence[float] = (1e4, 1e5),
                 nuisances: object = "R,a,sigma", background: Mapping[str, Any] | None = None,
-                check_step: bool = True) -> dict[str, Any]:
-    """sigma_CRB of (beta2, beta3, Delta r_np) for every analysis (column) and N.  Returns
+                check_step: bool = True, incoherent_fraction: float | None = None,
+                incoherent_prior: float = math.inf) -> dict[str, Any]:
+    """sigma_CRB of (beta2, beta3, Delta r_np) for every analysis (column) and N; an incoherent
+    column's share is the background's own in its window (``share_in_window``) or
+    ``incoherent_fraction``, with prior width ``incoherent_prior`` (as ``event_fisher``).  Returns
     {'point', 'engine', 'n_values', 'columns': [{name, analysis, sigma: name -> [per N],
     step_change, incoherent_fraction}], 'background'}; one density cache serves all columns."""
     from dataclasses import asdict
@@ -285,9 +291,11 @@ def event_table(point: Mapping[str, float], engine: EngineSettings,
             if background is None:
                 raise ParameterError("background", None, "needed by the incoherent column")
             bg = background["rings"]
-            pt["incoherent_fraction"] = share_in_window(background, analysis.pt_max)
+            pt["incoherent_fraction"] = (share_in_window(background, analysis.pt_max)
+                                         if incoherent_fraction is None
+                                         else incoherent_fraction)
         res = event_fisher(pt, analysis, cache, float(n_values[0]), nuisances, bg,
-                           check_step=check_step)
+                           incoherent_prior, check_step=check_step)
         sig = sigma_versus_n(res, n_values)
         rows.append({"name": name, "analysis": asdict(analysis),
                      "sigma": {k: v.tolist() for k, v in sig.items()},
@@ -380,7 +388,10 @@ def sets_analysis(events: Any, skin_type: str = "halo", reads: tuple[str, ...] |
     detector preset enters through its acceptance of both daughters when the sets have it
     without resolution (cuts res_const = res_slope = 0, the preset's acceptance unchanged).
     Refused for what the event density does not hold: an asymmetric rapidity range, one fixed
-    neutron class, incoherent events, a detector's smearing or changed acceptance cuts."""
+    neutron class, a detector's smearing or changed acceptance cuts.  Incoherent events (a
+    fixed share ``events.incoherent_fraction``, drawn from ``physics.incoherent``'s
+    background of the preset nucleus) make an incoherent analysis (``sets_bound`` gives it
+    that background and share)."""
     y_lo, y_hi = float(events.y_min), float(events.y_max)
     if not math.isclose(y_lo, -y_hi, abs_tol=1e-12):
         raise ParameterError("rapidity range", f"[{y_lo:g}, {y_hi:g}]",
@@ -388,9 +399,6 @@ def sets_analysis(events: Any, skin_type: str = "halo", reads: tuple[str, ...] |
     if events.neutron_class != "any":
         raise ParameterError("neutron_class", events.neutron_class,
                              "must be 'any' (classes tagged) for the event bound")
-    if events.incoherent_fraction > 0.0:
-        raise ParameterError("incoherent_fraction", events.incoherent_fraction,
-                             "must be 0 for the event bound of the sets")
     det = _acceptance_only(events)
     engine = EngineSettings(nucleus=events.nucleus, skin_type=skin_type,
                             sqrt_snn=float(events.sqrt_snn), pt_max=float(events.pt_max),
@@ -407,7 +415,8 @@ def sets_analysis(events: Any, skin_type: str = "halo", reads: tuple[str, ...] |
     analysis = EventAnalysis(channel=channel if read else "none", classes="classes" in reads,
                              rapidity=y_hi > 0.0, y_observed="rapidity" in reads,
                              pt_max=float(events.pt_max), detector=det,
-                             angle="angle" in reads)
+                             angle="angle" in reads,
+                             incoherent=float(events.incoherent_fraction) > 0.0)
     return engine, analysis
 
 
@@ -437,9 +446,16 @@ def sets_bound(events: Any, point: Mapping[str, float], n_values: Sequence[float
     """The event Cramer-Rao bound of the sets' analysis (:func:`sets_analysis`) at ``point``:
     the :func:`event_table` {'n_values', 'columns': [{'name': 'event sets', 'sigma':
     {parameter: [per N]}}, ...], ...}, readable by the event ladder's ``read_bound``; with
-    ``columns`` ({name: reads}) a further column per partial analysis of the same sets."""
+    ``columns`` ({name: reads}) a further column per partial analysis of the same sets.  Sets
+    with incoherent events read the background the generator drew them from (the preset
+    nucleus's, ``incoherent_background``) at their share, which the sets hold fixed: known to
+    the bound as to a learner trained on them."""
     engine, analysis = sets_analysis(events, skin_type)
     analyses = {"event sets": analysis}
     for name, reads in (columns or {}).items():
         analyses[name] = sets_analysis(events, skin_type, reads)[1]
-    return event_table(point, engine, analyses, n_values, nuisances, check_step=check_step)
+    background = incoherent_background(engine, {}) if analysis.incoherent else None
+    return event_table(point, engine, analyses, n_values, nuisances, background,
+                       check_step=check_step,
+                       incoherent_fraction=float(events.incoherent_fraction),
+                       incoherent_prior=0.0)

@@ -63,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--acceptance", default="none", choices=DETECTOR_NAMES,
                    help="keep only events whose two daughters lie in this detector's "
                         "acceptance (its resolution off; default none)")
+    e.add_argument("--incoherent", type=_number, default=0.0,
+                   help="share of nucleon-level incoherent events in the sets (0-0.9; "
+                        "default 0); the bound reads the same background at this share")
     e.add_argument("--workers", type=_integer, default=1,
                    help="processes generating the sets (0: one per core)")
     e.add_argument("--seed", type=_integer, default=1, help="seed of data and training")
@@ -133,7 +136,7 @@ def _event_ladder(args: argparse.Namespace) -> int:
     summary = run_event_ladder(args.out, size=args.size, seed=args.seed, bound=args.bound,
                                bound_column=args.bound_column, workers=args.workers,
                                counts=counts, progress=not args.quiet, pt_max=args.pt_max,
-                               acceptance=args.acceptance)
+                               acceptance=args.acceptance, incoherent=args.incoherent)
     sys.stdout.write((Path(args.out) / "event_ladder.md").read_text())
     sys.stdout.write(f"wrote {', '.join(summary['files'])} in {args.out}\n")
     return 0

@@ -322,12 +322,15 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
                      bound: str | Path | None = None, bound_column: str = DEFAULT_BOUND_COLUMN,
                      workers: int = 1,
                      counts: tuple[int, ...] | None = None, progress: bool = False,
-                     pt_max: float = 0.3, acceptance: str = "none") -> dict[str, Any]:
+                     pt_max: float = 0.3, acceptance: str = "none",
+                     incoherent: float = 0.0) -> dict[str, Any]:
     """Generate (or reuse) the event sets, train and score the learners at every N, write
     ``event_ladder.json``, ``event_ladder.md`` and ``event_ladder.png`` into ``out``.  The
     sets keep pair pT < ``pt_max`` (GeV) and, with ``acceptance`` (a detector preset), only
     events whose two daughters lie in its acceptance (its resolution off, so that the bound
-    reads the same events).  Returns the summary dict."""
+    reads the same events); a share ``incoherent`` of their events is nucleon-level
+    incoherent production (the bound reads the same background at the same share).  Returns
+    the summary dict."""
     from upclens.data.eventsets import EventSetConfig, generate_event_sets
 
     sz = _size(size)
@@ -337,7 +340,7 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
             raise ParameterError("counts", bad[0], f"must be in [1, {sz.n_max}] for size {size}")
         sz = replace(sz, counts=tuple(sorted(set(counts))))
     read_bound(bound, bound_column)  # a bad bound file is refused before any work
-    events = ladder_events(sz, pt_max, acceptance)
+    events = ladder_events(sz, pt_max, acceptance, incoherent)
     from upclens.data.generate import check_run
     from upclens.io import check_folder
 
@@ -419,19 +422,23 @@ def run_event_ladder(out: str | Path, size: str = "tiny", seed: int = 1,
     return summary
 
 
-def ladder_events(size: EventLadderSize, pt_max: float = 0.3, acceptance: str = "none") -> Any:
+def ladder_events(size: EventLadderSize, pt_max: float = 0.3, acceptance: str = "none",
+                  incoherent: float = 0.0) -> Any:
     """The events of the ladder's sets: Zr96 + Zr96 at 200 GeV, J/psi -> e+e-, the size's
-    rapidity range, classes tagged, coherent pair pT < ``pt_max`` (GeV); with ``acceptance``
-    (a detector preset) only events with both daughters accepted, without smearing."""
+    rapidity range, classes tagged, pair pT < ``pt_max`` (GeV); with ``acceptance`` (a
+    detector preset) only events with both daughters accepted, without smearing; a share
+    ``incoherent`` of incoherent events (``physics.incoherent.EVENT_BACKGROUND``)."""
     from upclens.data.eventgen import EventConfig
 
     check_range("pt_max", pt_max, 0.05, 1.0)
+    check_range("incoherent", incoherent, 0.0, 0.9)
     extra: dict[str, Any] = {}
     if acceptance != "none":
         extra = {"detector": acceptance, "cuts": (("res_const", 0.0), ("res_slope", 0.0)),
                  "accepted_only": True}
     return EventConfig(nucleus="Zr96", y_min=size.y_range[0], y_max=size.y_range[1],
-                       formats=("parquet",), pt_max=pt_max, **extra)
+                       formats=("parquet",), pt_max=pt_max, incoherent_fraction=incoherent,
+                       **extra)
 
 
 MATCHED_COLUMN = "event sets"

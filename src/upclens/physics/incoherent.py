@@ -229,3 +229,56 @@ def linear_incoherent_closed_form(profile: DensityProfile, t: np.ndarray,
     a_count = profile.nucleus.A
     form = spherical_form_factor(profile, np.sqrt(np.clip(t, 0.0, None)) / HBARC) / a_count
     return a_count * np.exp(-gluon_width * t) * (1.0 - form**2)
+
+
+# -- the events' background ------------------------------------------------------------------------
+EVENT_BACKGROUND = IncoherentSettings(n_configurations=200, hotspots=3, seed=0)
+"""The ensemble of the events' incoherent background, read by the event generator
+(``data/eventgen.py``) and by the event bound (``information/event_fisher.py``) alike: nucleons
+of 3 hot spots, the shape that matches ALICE (docs/physics.md section 11)."""
+BACKGROUND_STEP = 0.0025
+"""Spacing (GeV) of the pT nodes on which the generator tabulates the background."""
+
+
+def pt_spectrum(nucleus: Nucleus, sqrt_snn: float, pt: np.ndarray,
+                settings: IncoherentSettings = EVENT_BACKGROUND
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(incoherent, coherent) d sigma/d pT = 2 pT d sigma/d|t| (mb/GeV) at pair pT ``pt``
+    (GeV), y = 0, from one Good-Walker ensemble (the same configurations at every pT)."""
+    pt = np.asarray(pt, dtype=float)
+    spec = GoodWalker(nucleus, sqrt_snn=sqrt_snn, settings=settings).spectrum(pt ** 2)
+    return 2.0 * pt * spec.incoherent, 2.0 * pt * spec.coherent
+
+
+def background_table(nucleus: Nucleus, sqrt_snn: float, pt_max: float,
+                     settings: IncoherentSettings = EVENT_BACKGROUND
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(pT nodes (GeV) every ``BACKGROUND_STEP`` from 0 to ``pt_max``, incoherent d sigma/d pT
+    there): the background's pT density inside the window, for ``sample_background``."""
+    check_range("pt_max", pt_max, BACKGROUND_STEP, 2.0)
+    pt = np.linspace(0.0, pt_max, max(2, round(pt_max / BACKGROUND_STEP) + 1))
+    return pt, np.clip(pt_spectrum(nucleus, sqrt_snn, pt, settings)[0], 0.0, None)
+
+
+def sample_background(n: int, rng: np.random.Generator, pt: np.ndarray, density: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """px, py (GeV) of ``n`` incoherent mesons: |pT| from ``density`` at the nodes ``pt``
+    (linear between nodes, inverted exactly), azimuth uniform (the pair pT of a broken-up
+    nucleus does not follow b)."""
+    pt, f = np.asarray(pt, dtype=float), np.asarray(density, dtype=float)
+    h = np.diff(pt)
+    mass = 0.5 * h * (f[:-1] + f[1:])
+    if not np.all(np.isfinite(mass)) or mass.sum() <= 0.0:
+        raise ParameterError("density", "zero", "must be positive somewhere in the window")
+    cum = np.concatenate([[0.0], np.cumsum(mass)]) / mass.sum()
+    u = rng.random(n)
+    i = np.clip(np.searchsorted(cum, u, side="right") - 1, 0, h.size - 1)
+    r = (u - cum[i]) * mass.sum()  # the segment's mass still to cover
+    f0, slope = f[i], (f[i + 1] - f[i]) / h[i]
+    # f0 x + slope x^2 / 2 = r on [0, h]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quad = 2.0 * r / (f0 + np.sqrt(np.maximum(f0 ** 2 + 2.0 * slope * r, 0.0)))
+    x = np.where(f0 + np.abs(slope) * h[i] > 0.0, quad, 0.0)
+    p = pt[i] + np.clip(x, 0.0, h[i])
+    ang = rng.uniform(0.0, 2.0 * math.pi, n)
+    return p * np.cos(ang), p * np.sin(ang)

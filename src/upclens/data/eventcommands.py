@@ -47,10 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="meson rapidity range LO HI, or one rapidity (default -1 1)")
     g.add_argument("--neutron-class", default="any",
                    help=f"forward-neutron class: {', '.join(NEUTRON_CLASSES)} (default any)")
-    g.add_argument("--pt-max", type=_number, default=0.3, help="largest coherent pT, GeV "
-                                                               "(default 0.3)")
+    g.add_argument("--pt-max", type=_number, default=0.3, help="largest meson pT, coherent "
+                                                               "or not, GeV (default 0.3)")
     g.add_argument("--incoherent-fraction", type=_number, default=0.0,
-                   help="share of incoherent events (default 0)")
+                   help="share of incoherent events in the window (Good-Walker with hot "
+                        "spots; default 0)")
     d = e.add_argument_group("detector")
     d.add_argument("--detector", default="none",
                    help=f"acceptance and resolution preset: {', '.join(DETECTORS)} "

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import norm
 
 from meson_batches import hand_batch
 from upclens.errors import ParameterError
@@ -18,7 +17,6 @@ from upclens.physics.detector import (
     accepted,
     check_reachable,
     detector,
-    incoherent_momenta,
     pseudorapidity,
     smear,
 )
@@ -91,14 +89,3 @@ def test_refusals():
         check_reachable(detector("cms", p_min=100.0), 3.0969, pdg_mass(13), 0.3, 2.0)
 
 
-def test_incoherent_momenta_follow_the_gaussian_limit(rng):
-    # without a nucleus the shape is exp(-B pT^2), B = 4 GeV^-2: px Gaussian with
-    # sigma^2 = 1/(2B), truncated at |px| < 1 GeV (a = 1/sigma):
-    # <px^2> = sigma^2 [1 - 2 a phi(a) / (2 Phi(a) - 1)]; pixel width 1/64 GeV adds < 2e-5.
-    px, py = incoherent_momenta(N, rng)
-    s2 = 1 / 8
-    a = 1 / math.sqrt(s2)
-    expected = s2 * (1 - 2 * a * norm.pdf(a) / (2 * norm.cdf(a) - 1))
-    x = px**2
-    assert abs(x.mean() - expected) < 5 * x.std() / math.sqrt(N) + 2e-5
-    assert px.size == py.size == N

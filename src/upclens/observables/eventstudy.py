@@ -57,8 +57,8 @@ class Selection:
     daughter pT cut (GeV) when given; res_scale: multiplies its momentum resolution.
     flux_scale: multiplies the photon flux (the meson yield, which cancels in a normalised
     spectrum, and the Coulomb-excitation mean m(b), which does not).  incoherent_fraction: share
-    of events from the incoherent spectrum.  zdc_efficiency: probability that a nucleus' forward
-    neutrons are seen.
+    of the events in the production's pT window that are incoherent.  zdc_efficiency:
+    probability that a nucleus' forward neutrons are seen.
     """
 
     detector: str = "none"
@@ -86,7 +86,9 @@ class RawEvents:
 
     p1, p2: (N, 4) true daughter four-momenta (GeV, stored in single precision) of the coherent
     meson; q1, q2: those of the
-    same event had it been incoherent (pT from the incoherent spectrum, polarised along b);
+    same event had it been incoherent (pT from the nucleon-level Good-Walker spectrum inside
+    the production's pT window, ``physics.incoherent.EVENT_BACKGROUND``, as the event generator
+    and the event bound have it; polarised along b);
     b: (N,) fm; Z, A, sqrt_snn: the system; daughter_mass (GeV); seeds: the streams of the
     selection's random numbers; u: (N, 5) uniforms (incoherent choice, excitation of the two
     nuclei, detection on the two sides)."""
@@ -152,8 +154,7 @@ def simulate(nucleus: Nucleus, n: int, seed: int, production: Production = Produ
     stream is an independent sample), with the random numbers of every selection;
     ``event_sampler``: a prepared :func:`sampler` of the same nucleus."""
     from upclens.physics.decays import decay_mesons, pdg_mass
-    from upclens.physics.detector import incoherent_momenta, incoherent_spectrum
-    from upclens.physics.nucleus import density_profile
+    from upclens.physics.incoherent import background_table, sample_background
 
     n = int(check_range("n", n, 1, 1e9))
     streams = np.random.SeedSequence([seed, stream]).spawn(5)
@@ -162,7 +163,8 @@ def simulate(nucleus: Nucleus, n: int, seed: int, production: Production = Produ
     batch = s.sample(n, prod)
     d = decay_mesons(batch.px, batch.py, batch.rapidity, batch.mass, batch.rho,
                      batch.pdg_id, production.channel, dec)
-    px, py = incoherent_momenta(n, inc, incoherent_spectrum(density_profile(nucleus)))
+    px, py = sample_background(n, inc, *background_table(nucleus, production.sqrt_snn,
+                                                         production.pt_max))
     e = np.stack([np.cos(batch.b_phi), np.sin(batch.b_phi)], axis=1)
     rho_b = (e[:, :, None] * e[:, None, :]).astype(complex)
     q = decay_mesons(px, py, batch.rapidity, batch.mass, rho_b, batch.pdg_id,

@@ -139,28 +139,6 @@ def check_reachable(det: Detector, mass: float, daughter_mass: float, pt_max: fl
                                                  f"|p| {p_reach:.3g} GeV at most")
 
 
-def incoherent_spectrum(profile: object | None = None, pt_max: float = 1.0,
-                        pixels: int = 128) -> tuple[object, np.ndarray]:
-    """(grid, pixel probabilities) of the fixed-shape incoherent spectrum of physics/events.py
-    (exp(-B pT^2) [1 - |F(pT)/A|^2]) on a (pixels)^2 grid over |px|, |py| < pt_max (GeV)."""
-    from upclens.physics.events import incoherent_image
-    from upclens.physics.settings import ImageGrid
-
-    grid = ImageGrid(pixels, pt_max)
-    return grid, incoherent_image(grid, profile)  # type: ignore[arg-type]
-
-
-def incoherent_momenta(n: int, rng: np.random.Generator,
-                       spectrum: tuple[object, np.ndarray] | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """px, py (GeV) of ``n`` incoherent mesons drawn from ``spectrum`` (incoherent_spectrum();
-    None: without a nucleus, exp(-B pT^2)), uniform inside each pixel."""
-    from upclens.physics.events import sample_events
-
-    grid, prob = spectrum or incoherent_spectrum()
-    return sample_events(prob, grid, n, rng)  # type: ignore[arg-type]
-
-
 def acceptance_fraction(det: Detector, meson_pdg: int, mass: float, channel: str,
                         rapidity: tuple[float, float], pt_max: float, n: int,
                         rng: np.random.Generator) -> float:

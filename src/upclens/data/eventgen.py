@@ -150,16 +150,6 @@ def chunk_streams(seed: int, chunk: int) -> tuple[np.random.Generator, ...]:
                  for s in np.random.SeedSequence([seed, chunk]).spawn(3))
 
 
-@cache
-def _background(nucleus: str, sqrt_snn: float, pt_max: float) -> tuple[np.ndarray, np.ndarray]:
-    """The incoherent pT density of ``nucleus`` (its preset) inside the window (built once per
-    process; ``physics.incoherent.EVENT_BACKGROUND``, the ensemble the event bound reads)."""
-    from upclens.physics.incoherent import background_table
-    from upclens.physics.nucleus import Nucleus
-
-    return background_table(Nucleus.from_preset(nucleus), sqrt_snn, pt_max)
-
-
 def event_table(cfg: EventConfig, batch: MesonBatch, first: int,
                 decay_rng: np.random.Generator, detector_rng: np.random.Generator
                 ) -> dict[str, np.ndarray]:
@@ -169,7 +159,8 @@ def event_table(cfg: EventConfig, batch: MesonBatch, first: int,
     follows), then decay, smearing and acceptance."""
     from upclens.physics.decays import decay_mesons, meson_four_momentum, pdg_mass
     from upclens.physics.detector import accepted, smear
-    from upclens.physics.incoherent import sample_background
+    from upclens.physics.incoherent import background_table, sample_background
+    from upclens.physics.nucleus import Nucleus
 
     n = len(batch.px)
     px, py = np.array(batch.px, dtype=float), np.array(batch.py, dtype=float)
@@ -178,8 +169,8 @@ def event_table(cfg: EventConfig, batch: MesonBatch, first: int,
     if cfg.incoherent_fraction > 0.0:
         coherent = detector_rng.random(n) >= cfg.incoherent_fraction
         inc = np.nonzero(~coherent)[0]
-        px[inc], py[inc] = sample_background(inc.size, detector_rng,
-                                             *_background(cfg.nucleus, cfg.sqrt_snn, cfg.pt_max))
+        table = background_table(Nucleus.from_preset(cfg.nucleus), cfg.sqrt_snn, cfg.pt_max)
+        px[inc], py[inc] = sample_background(inc.size, detector_rng, *table)
         e = np.stack([np.cos(batch.b_phi[inc]), np.sin(batch.b_phi[inc])], axis=1)
         rho[inc] = e[:, :, None] * e[:, None, :]
     pdg = MESON_IDS[cfg.meson]

@@ -170,3 +170,61 @@ def test_a_part_of_the_sets_and_the_validation_halves(files: dict[str, Path]) ->
     assert np.array_equal(part.labels["beta2"], whole.labels["beta2"][3:7])
     with pytest.raises(ParameterError, match="selects no set"):
         load_sets(files["val"], 64, slice(500, 600))
+
+
+def test_the_ensemble_of_heads_is_the_equal_mixture() -> None:
+    """Two heads with means 0 and 2 and sigma 1: the mixture's mean is 1 and its variance
+    1 + 1 (the mean variance plus the means' scatter about 1); one head is itself."""
+    from upclens.learn.eventset import ensemble
+
+    one = (torch.zeros(2, 3), torch.zeros(2, 3), torch.full((2,), 0.5))
+    other = (torch.full((2, 3), 2.0), torch.zeros(2, 3), torch.full((2,), 1.5))
+    mu, ls, logit = ensemble([one, other])
+    assert torch.allclose(mu, torch.ones(2, 3))
+    assert torch.allclose(torch.exp(2 * ls), torch.full((2, 3), 2.0))
+    assert torch.allclose(logit, torch.ones(2))
+    assert all(a is b for a, b in zip(ensemble([one]), one, strict=True))
+
+
+def test_refitted_heads_are_independent_and_averaged(run: Path, files: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    """Three heads on one phi start from different weights and end with different
+    predictions; the network returns their mean, so its RMSE is at most the heads' mean RMSE
+    (the triangle inequality); the model loads back with its three heads."""
+    out = refit_head(run, files["train"], files["val"], tmp_path / "three", 256,
+                     SetSettings(width=32, head=64, epochs=20, batch_size=16, lr=3e-3,
+                                 heads=3))
+    model, meta = load_set_model(out)
+    assert len(model.heads) == 3 and meta["settings"]["heads"] == 3
+    test = load_sets(files["test"], 256)
+    with torch.no_grad():
+        each = model.each_head(model.summary(torch.from_numpy(test.feats)))
+    means = [(model.target_mean + model.target_std * mu).numpy() for mu, _, _ in each]
+    assert np.abs(means[0] - means[1]).max() > 1e-4
+    pred = predict_sets(model, test.feats)
+    np.testing.assert_allclose(pred["beta2"], np.mean(means, axis=0)[:, 0], atol=1e-5)
+    truth = test.labels["beta2"]
+    rmse = float(np.sqrt(np.mean((pred["beta2"] - truth) ** 2)))
+    heads = [float(np.sqrt(np.mean((m[:, 0] - truth) ** 2))) for m in means]
+    assert rmse <= np.mean(heads) + 1e-6, (rmse, heads)
+
+
+def test_a_model_saved_with_one_head_outside_the_ensemble_loads(run: Path, tmp_path: Path
+                                                               ) -> None:
+    """Checkpoints written before the heads became a list keep their head under rho,
+    regression and classifier: they load to the same predictions."""
+    from upclens.learn import checkpoint
+
+    obj = checkpoint.load(run / checkpoint.MODEL_FILE)
+    old = tmp_path / "old"
+    old.mkdir()
+    obj["state_dict"] = {k.removeprefix("heads.0."): v for k, v in obj["state_dict"].items()}
+    obj["meta"]["settings"].pop("heads")
+    assert any(k.startswith("rho.") for k in obj["state_dict"])
+    checkpoint.save(obj, old / checkpoint.MODEL_FILE)
+    x = np.random.default_rng(0).normal(size=(2, 64, 5)).astype(np.float32)
+    x[..., 4] = 1
+    a = predict_sets(load_set_model(run)[0], x)
+    b = predict_sets(load_set_model(old)[0], x)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])

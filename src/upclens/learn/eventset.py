@@ -14,7 +14,10 @@ EventSetNet: standardised event features (B, N, 9) -> per-event MLP phi (9 -> w 
 pooled mean and standard deviation over the N events (2w) -> head MLP (2w -> h -> h) -> the
 ResNet's heads: mean and log sigma of (beta2, beta3, Delta r_np) in standardised units and the
 skin logit; target mean/std and the calibrated ``sigma_scale`` are buffers, so ``forward``
-returns physical units in the ShapeNet's dict.  The set's size N enters only through the noise
+returns physical units in the ShapeNet's dict.  With ``SetSettings.heads`` = K > 1 the network
+holds K heads on the same phi, each trained from its own initialisation and batch order, and
+returns their average (a deep ensemble of the head: the means averaged, the variances those of
+the mixture).  The set's size N enters only through the noise
 of the pooled moments: one network per N (sets at N are subsets of the stored N_max events).
 """
 
@@ -53,7 +56,9 @@ class SetSettings:
     schedule; weight_decay; subsample: draw a fresh random N-subset of each stored set every
     epoch (augmentation; the validation sets use their first N events); calibrate: rescale
     sigma so that +-1 sigma covers 68.27 % of the validation set; seed; reads: the handles of
-    each event the network reads (``data.eventsets.READS``; 'pt' always)."""
+    each event the network reads (``data.eventsets.READS``; 'pt' always); heads: independent
+    heads on the same phi whose outputs are averaged (a refitted head trains each on its own
+    batch order; end to end they share the batches)."""
 
     width: int = 64
     head: int = 128
@@ -65,9 +70,11 @@ class SetSettings:
     calibrate: bool = True
     seed: int = 0
     reads: tuple[str, ...] = READS
+    heads: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reads", check_reads(self.reads))
+        check_integer("heads", self.heads, 1, 64)
         check_integer("width", self.width, 1, 4096)
         check_integer("head", self.head, 1, 4096)
         check_integer("epochs", self.epochs, 1, 10_000)
@@ -96,6 +103,38 @@ def event_inputs(feats: torch.Tensor) -> torch.Tensor:
                       cls.to(feats.dtype)], dim=-1)
 
 
+class SetHead(nn.Module):
+    """Standardised pooled moments (B, 2w) -> mean (B, T), log sigma (B, T) standardised and the
+    skin logit (B,)."""
+
+    def __init__(self, w: int, h: int, n_t: int) -> None:
+        super().__init__()
+        self.rho = nn.Sequential(nn.Linear(2 * w, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU())
+        self.regression = nn.Linear(h, 2 * n_t)
+        self.classifier = nn.Linear(h, 1)
+        self.n_t = n_t
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = self.rho(x)
+        out = self.regression(h)
+        return (out[:, :self.n_t], out[:, self.n_t:].clamp(*LOG_SIGMA_RANGE),
+                self.classifier(h)[:, 0])
+
+
+def ensemble(outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The average of K heads' (mean, log sigma, logit): the mean of the means, the log sigma
+    of the equal mixture of their Gaussians (variance: the mean variance plus the means'
+    scatter), the mean logit."""
+    if len(outputs) == 1:
+        return outputs[0]
+    mu = torch.stack([o[0] for o in outputs])
+    var = torch.stack([torch.exp(2.0 * o[1]) for o in outputs]).mean(dim=0)
+    var = var + mu.var(dim=0, unbiased=False)
+    log_sigma = (0.5 * torch.log(var)).clamp(*LOG_SIGMA_RANGE)
+    return mu.mean(dim=0), log_sigma, torch.stack([o[2] for o in outputs]).mean(dim=0)
+
+
 class EventSetNet(nn.Module):
     """Deep Sets regression network; ``forward`` maps stored features (B, N, 5) float32 to the
     ShapeNet's dict of (B,) tensors (beta2, beta3, delta_rnp, their sigmas, skin_logit)."""
@@ -106,10 +145,8 @@ class EventSetNet(nn.Module):
         w, h = settings.width, settings.head
         self.phi = nn.Sequential(nn.Linear(N_INPUT, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(),
                                  nn.Linear(w, w))
-        self.rho = nn.Sequential(nn.Linear(2 * w, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU())
         n_t = len(TARGETS)
-        self.regression = nn.Linear(h, 2 * n_t)
-        self.classifier = nn.Linear(h, 1)
+        self.heads = nn.ModuleList([SetHead(w, h, n_t) for _ in range(settings.heads)])
         self.register_buffer("input_mean", torch.zeros(N_INPUT))
         self.register_buffer("input_std", torch.ones(N_INPUT))
         self.register_buffer("target_mean", torch.zeros(n_t))
@@ -131,15 +168,19 @@ class EventSetNet(nn.Module):
         sd = torch.sqrt(((e - mean[:, None]) ** 2).mean(dim=1) + 1e-6)
         return torch.cat([mean, sd], dim=1)
 
-    def head_outputs(self, pooled: torch.Tensor
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Pooled (B, 2w) -> mean (B, T), log sigma (B, T) standardised, skin logit (B,); the
+    def each_head(self, pooled: torch.Tensor
+                  ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Pooled (B, 2w) -> every head's (mean (B, T), log sigma (B, T), logit (B,)); the
         pooled moments are standardised with ``pool_mean``, ``pool_std`` (0 and 1 unless the
         head was refitted on fixed pooled moments)."""
-        h = self.rho((pooled - self.pool_mean) / self.pool_std)
-        out = self.regression(h)
-        n_t = len(self.targets)
-        return out[:, :n_t], out[:, n_t:].clamp(*LOG_SIGMA_RANGE), self.classifier(h)[:, 0]
+        x = (pooled - self.pool_mean) / self.pool_std
+        return [head(x) for head in self.heads]
+
+    def head_outputs(self, pooled: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pooled (B, 2w) -> mean (B, T), log sigma (B, T) standardised, skin logit (B,): the
+        ``ensemble`` of the heads."""
+        return ensemble(self.each_head(pooled))
 
     def standardised(self, feats: torch.Tensor
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -147,12 +188,13 @@ class EventSetNet(nn.Module):
         return self.head_outputs(self.summary(feats))
 
     def reset_head(self, seed: int) -> None:
-        """Fresh random weights for the head (rho, regression, classifier); phi is kept."""
+        """Fresh random weights for the heads (one seed, drawn in turn); phi is kept."""
         torch.manual_seed(seed)
-        for module in (self.rho, self.regression, self.classifier):
-            for layer in module.modules():
-                if isinstance(layer, nn.Linear):
-                    layer.reset_parameters()
+        for head in self.heads:
+            for module in (head.rho, head.regression, head.classifier):
+                for layer in module.modules():
+                    if isinstance(layer, nn.Linear):
+                        layer.reset_parameters()
 
     def forward(self, feats: torch.Tensor) -> dict[str, torch.Tensor]:
         mu, log_sigma, logit = self.standardised(feats)
@@ -226,20 +268,23 @@ def _fit_scaling(model: EventSetNet, data: SetData) -> None:
     model.target_std.copy_(t.std(dim=0).clamp_min(1e-6) if len(t) > 1 else torch.ones(len(TARGETS)))
 
 
-def _loss_on(model: EventSetNet, loss_fn: MultiTaskLoss, feats: np.ndarray, targets: np.ndarray,
-             classes: np.ndarray, batch: int, pooled: bool = False) -> tuple[float, np.ndarray]:
-    """Mean validation objective and the (n, T) |y - mu| / sigma_raw of every set; ``feats``
-    are the sets (n, N, 5), or their pooled summaries (n, 2w) when ``pooled``."""
+def _loss_on(model: EventSetNet, loss_fns: list[MultiTaskLoss], feats: np.ndarray,
+             targets: np.ndarray, classes: np.ndarray, batch: int, pooled: bool = False
+             ) -> tuple[float, np.ndarray]:
+    """Mean validation objective (summed over the heads, each with its loss) and the (n, T)
+    |y - mu| / sigma_raw of every set for the heads' ensemble; ``feats`` are the sets (n, N,
+    5), or their pooled summaries (n, 2w) when ``pooled``."""
     model.eval()
     total, z = 0.0, []
-    forward = model.head_outputs if pooled else model.standardised
     with torch.no_grad():
         for i in range(0, len(feats), batch):
             x = torch.from_numpy(np.ascontiguousarray(feats[i:i + batch]))
             y = (torch.from_numpy(targets[i:i + batch]) - model.target_mean) / model.target_std
-            mu, ls, logit = forward(x)
-            loss, _ = loss_fn(mu, ls, logit, y, torch.from_numpy(classes[i:i + batch]))
-            total += float(loss) * len(x)
+            outs = model.each_head(x if pooled else model.summary(x))
+            cls = torch.from_numpy(classes[i:i + batch])
+            total += sum(float(fn(*o, y, cls)[0]) for fn, o in zip(loss_fns, outs, strict=True)
+                         ) * len(x)
+            mu, ls, _ = ensemble(outs)
             z.append(((y - mu).abs() * torch.exp(-ls)).numpy())
     return total / len(feats), np.concatenate(z)
 
@@ -272,7 +317,7 @@ def _train(tr: SetData, va: SetData, out: Path, n_events: int, settings: SetSett
     rng = np.random.default_rng(settings.seed)
     model = EventSetNet(settings)
     _fit_scaling(model, tr)
-    loss_fn = MultiTaskLoss("learned")
+    loss_fns = [MultiTaskLoss("learned") for _ in model.heads]
     batch = max(1, min(settings.batch_size, EVENTS_PER_BATCH // n_events))
 
     def epoch_inputs() -> np.ndarray:
@@ -280,41 +325,52 @@ def _train(tr: SetData, va: SetData, out: Path, n_events: int, settings: SetSett
                 else tr.feats[:, :n_events])
 
     t0 = time.perf_counter()
-    history = _fit(model, loss_fn, [*model.parameters(), *loss_fn.parameters()], epoch_inputs,
-                   tr, va.feats, va, batch, settings, rng, progress, pooled=False)
-    return _finish(model, loss_fn, va.feats, va, batch, settings, tr, out, history,
+    params = [*model.parameters(), *(p for fn in loss_fns for p in fn.parameters())]
+    history = _fit(model, loss_fns, params, epoch_inputs, tr, va.feats, va, batch, settings, rng,
+                   progress, pooled=False)
+    return _finish(model, loss_fns, va.feats, va, batch, settings, tr, out, history,
                    {"n_events": n_events, "train_seconds": time.perf_counter() - t0})
 
 
-def _fit(model: EventSetNet, loss_fn: MultiTaskLoss, params: list[torch.nn.Parameter],
+def _fit(model: EventSetNet, loss_fns: list[MultiTaskLoss], params: list[torch.nn.Parameter],
          epoch_inputs: Any, tr: SetData, va_inputs: np.ndarray, va: SetData, batch: int,
          settings: SetSettings, rng: np.random.Generator, progress: bool, pooled: bool
          ) -> list[dict[str, float]]:
     """AdamW with a one-cycle schedule over ``settings.epochs``; ``epoch_inputs()`` gives the
-    training inputs of an epoch (sets, or pooled summaries when ``pooled``).  Leaves the model
-    at the epoch of lowest validation loss; returns the history."""
-    forward = model.head_outputs if pooled else model.standardised
+    training inputs of an epoch (sets, or pooled summaries when ``pooled``).  The objective is
+    the sum of the heads' losses; on pooled summaries every head draws its own batch order
+    (sets share one: their summaries are the cost).  Leaves the model at the epoch of lowest
+    validation loss; returns the history."""
     steps = settings.epochs * math.ceil(len(tr) / batch)
     opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, settings.lr, total_steps=steps,
                                                 pct_start=0.2)
     best, best_state, history = math.inf, None, []
     t0 = time.perf_counter()
+    n_orders = len(loss_fns) if pooled else 1
     for epoch in range(settings.epochs):
         model.train()
         inputs = epoch_inputs()
-        order = rng.permutation(len(tr))
-        for i in range(0, len(order), batch):
-            idx = np.sort(order[i:i + batch])
-            x = torch.from_numpy(np.ascontiguousarray(inputs[idx]))
-            y = (torch.from_numpy(tr.targets[idx]) - model.target_mean) / model.target_std
-            mu, ls, logit = forward(x)
-            loss, _ = loss_fn(mu, ls, logit, y, torch.from_numpy(tr.classes[idx]))
+        orders = [rng.permutation(len(tr)) for _ in range(n_orders)]
+        for i in range(0, len(tr), batch):
+            idxs = [np.sort(order[i:i + batch]) for order in orders]
+            if pooled:
+                outs = [head((torch.from_numpy(np.ascontiguousarray(inputs[idx]))
+                              - model.pool_mean) / model.pool_std)
+                        for head, idx in zip(model.heads, idxs, strict=True)]
+            else:
+                x = torch.from_numpy(np.ascontiguousarray(inputs[idxs[0]]))
+                outs = model.each_head(model.summary(x))
+                idxs = idxs * len(outs)
+            loss = sum(fn(*o, (torch.from_numpy(tr.targets[idx]) - model.target_mean)
+                          / model.target_std, torch.from_numpy(tr.classes[idx]))[0]
+                       for fn, o, idx in zip(loss_fns, outs, idxs, strict=True))
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-        val_loss, _ = _loss_on(model, loss_fn, va_inputs, va.targets, va.classes, batch, pooled)
+        val_loss, _ = _loss_on(model, loss_fns, va_inputs, va.targets, va.classes, batch,
+                               pooled)
         history.append({"epoch": epoch + 1, "val_loss": val_loss,
                         "seconds": time.perf_counter() - t0})
         if progress:
@@ -327,14 +383,14 @@ def _fit(model: EventSetNet, loss_fn: MultiTaskLoss, params: list[torch.nn.Param
     return history
 
 
-def _finish(model: EventSetNet, loss_fn: MultiTaskLoss, va_inputs: np.ndarray, va: SetData,
+def _finish(model: EventSetNet, loss_fns: list[MultiTaskLoss], va_inputs: np.ndarray, va: SetData,
             batch: int, settings: SetSettings, tr: SetData, out: Path,
             history: list[dict[str, float]], extra: dict[str, Any]) -> Path:
     """Calibrate the sigmas on the validation sets and write model.pt and history.json."""
     pooled = va_inputs.ndim == 2
     scale = np.ones(len(TARGETS))
     if settings.calibrate:
-        _, z = _loss_on(model, loss_fn, va_inputs, va.targets, va.classes, batch, pooled)
+        _, z = _loss_on(model, loss_fns, va_inputs, va.targets, va.classes, batch, pooled)
         scale = np.maximum(np.quantile(z, 0.6827, axis=0), 1e-6)
         model.sigma_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
     meta = {"model": MODEL_KIND, "settings": asdict(settings),
@@ -398,13 +454,22 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
     most ``MAX_WINDOWS``): every window is an independent set of N events of the same nucleus,
     so the head sees the noise of N events on W times as many examples (for W > 1 the epochs
     are divided by W, to the same number of steps, at least 10).  The validation sets use their
-    first N events.  Writes ``out_dir/model.pt`` (meta 'phi_from' names the base run) and
-    ``history.json``; returns the folder."""
+    first N events.  With ``settings.heads`` = K the K heads train at once, each from its own
+    initialisation and batch order, and the network returns their average (measured on the
+    event ladder's |pT|-only network at N = 1e5: four heads fitted one by one on the same phi
+    read beta2 at 1.27-1.35 of the bound, their average at 1.29).  Writes
+    ``out_dir/model.pt`` (meta 'phi_from' names the base run) and ``history.json``; returns
+    the folder."""
     settings = settings or SetSettings()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model, base_meta = load_set_model(base_run)
-    settings = replace(settings, reads=model.reads)  # the head reads what phi reads
+    base, base_meta = load_set_model(base_run)
+    shape = SetSettings.from_dict(base_meta["settings"])
+    # the heads read what phi reads, at the base run's widths
+    settings = replace(settings, reads=base.reads, width=shape.width, head=shape.head)
+    model = EventSetNet(settings)
+    model.load_state_dict({k: v for k, v in base.state_dict().items()
+                           if not k.startswith("heads.")}, strict=False)
     tr = load_sets(train_path)
     va = load_sets(val_path, n_events, val_sets)
     n_events = check_integer("n_events", n_events, 1, tr.feats.shape[1])
@@ -431,16 +496,15 @@ def refit_head(base_run: str | Path, train_path: str | Path, val_path: str | Pat
         model.pool_std.copy_(st.std(dim=0).clamp_min(1e-6))
         for p in model.phi.parameters():
             p.requires_grad_(False)
-        loss_fn = MultiTaskLoss("learned")
+        loss_fns = [MultiTaskLoss("learned") for _ in model.heads]
         rng = np.random.default_rng(settings.seed)
-        head = [*model.rho.parameters(), *model.regression.parameters(),
-                *model.classifier.parameters(), *loss_fn.parameters()]
+        head = [*model.heads.parameters(), *(p for fn in loss_fns for p in fn.parameters())]
         batch = min(settings.batch_size, len(tiled))
-        history = _fit(model, loss_fn, head, lambda: s_tr, tiled, s_va, va, batch, settings, rng,
-                       progress, pooled=True)
+        history = _fit(model, loss_fns, head, lambda: s_tr, tiled, s_va, va, batch, settings,
+                       rng, progress, pooled=True)
         for p in model.phi.parameters():
             p.requires_grad_(True)
-        return _finish(model, loss_fn, s_va, va, batch, settings, tr, out, history,
+        return _finish(model, loss_fns, s_va, va, batch, settings, tr, out, history,
                        {"n_events": n_events, "phi_from": str(base_run), "windows": windows,
                         "phi_n_events": int(base_meta["n_events"]), "pool_seconds": t_pool,
                         "train_seconds": time.perf_counter() - t0})
@@ -458,6 +522,10 @@ def subsets_of(feats: np.ndarray, n_events: int, rng: np.random.Generator) -> np
     return subsets(feats, n_events, rng)
 
 
+SINGLE_HEAD = ("rho", "regression", "classifier")
+"""The head's modules in models saved with one head, outside ``EventSetNet.heads``."""
+
+
 def load_set_model(run_dir: str | Path) -> tuple[EventSetNet, dict[str, Any]]:
     """The trained EventSetNet of a run folder (eval mode, CPU) and its meta."""
     run = Path(run_dir)
@@ -469,7 +537,8 @@ def load_set_model(run_dir: str | Path) -> tuple[EventSetNet, dict[str, Any]]:
         raise ParameterError("model", str(run_dir), "is not an event-set model (it reads "
                              "images; use upclens predict)")
     model = EventSetNet(SetSettings.from_dict(meta["settings"]))
-    state = dict(obj["state_dict"])
+    state = {(f"heads.0.{k}" if k.split(".")[0] in SINGLE_HEAD else k): v
+             for k, v in obj["state_dict"].items()}  # models saved before the head ensembles
     for name in ("pool_mean", "pool_std"):  # models saved before the refitted heads
         state.setdefault(name, getattr(model, name))
     model.load_state_dict(state)

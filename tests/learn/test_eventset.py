@@ -195,7 +195,8 @@ def test_refitted_heads_are_independent_and_averaged(run: Path, files: dict[str,
                      SetSettings(width=32, head=64, epochs=20, batch_size=16, lr=3e-3,
                                  heads=3))
     model, meta = load_set_model(out)
-    assert len(model.heads) == 3 and meta["settings"]["heads"] == 3
+    assert len(model.heads) == 3
+    assert meta["settings"]["heads"] == 3
     test = load_sets(files["test"], 256)
     with torch.no_grad():
         each = model.each_head(model.summary(torch.from_numpy(test.feats)))

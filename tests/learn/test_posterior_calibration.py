@@ -161,8 +161,9 @@ def test_local_maps_mend_a_width_that_changes_across_the_box() -> None:
     The factor and one map, fitted on all sets, make the pooled ranks uniform, so they leave
     the edge sets' intervals too narrow: a core widened to the pooled width (the factor is
     ~1.5) holds an edge truth (width 1.8) in its 50 % interval with P(|z| < 0.674 x 1.45 /
-    1.8) ~ 0.41, far more than 5 binomial sd (~0.014) below 0.5; the map of each part, fitted on other sets of the
-    same kind, brings every level of every part within 3 sd (+ 0.01 for the finite map)."""
+    1.8) ~ 0.41, far more than 5 binomial sd (~0.014) below 0.5; the map of each part, fitted
+    on other sets of the same kind, brings every level of every part within 3 sd (+ 0.01 for
+    the finite map)."""
     s, t = _edge_case(9)
     factor = fit_inflation(s, t)
     qmap = fit_quantile_map(s, t, factor)

@@ -17,11 +17,10 @@ central 50 / 68.27 / 95 % intervals of those held-out sets to their nominal cove
 on all of them, and after it a quantile map per parameter that mends the marginal's shape
 (:func:`fit_quantile_map`; used with ``FlowSettings.calibration = 'quantile'``), and one such
 map per part of the prior's box where a marginal's median lies (:func:`fit_local_maps`; used
-with 'local').  The
-posterior is one flow trained on every set, widened by that factor about its median
-(:func:`inflate`) and, with 'quantile' or 'local', moved by the map (:func:`recalibrate`); it
-learns from
-all the sets, folds / (folds - 1) times as many as each flow that measured the factor.  Its
+with 'local').  The posterior is one flow trained on every set, widened by that factor about
+its median (:func:`inflate`) and, with 'quantile' or 'local', moved by the map
+(:func:`recalibrate`); it learns from all the sets, folds / (folds - 1) times as many as each
+flow that measured the factor.  Its
 coverage is checked with SBC and TARP (``upclens.learn.coverage``) on the test split, which
 neither the network nor the flows saw.
 

@@ -15,14 +15,11 @@ from upclens.learn.posterior import (  # noqa: E402
     QUANTILE_KNOTS,
     calibrated,
     fit_inflation,
-    fit_local_maps,
     fit_quantile_map,
     identity_map,
     inflate,
     interval_coverage_inflated,
-    median_parts,
     recalibrate,
-    recalibrate_local,
 )
 
 
@@ -143,54 +140,3 @@ def test_recalibrate_keeps_each_marginals_order_and_the_identity() -> None:
     assert not torch.allclose(moved, u)
     with pytest.raises(ParameterError, match="quantile map"):
         calibrated(u, {"inflation": [1.0] * 3, "calibration_method": "inflation"}, "quantile")
-
-
-def _edge_case(seed: int, n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
-    """Samples N(c, 1) in the box's logit about centres c ~ N(0, 3); truths scatter by 1.8
-    where the median lies near an edge of the box (sigmoid(c) < 0.2 or > 0.8, a third of the
-    sets), by 0.7 inside: too narrow at the edges, too wide inside."""
-    rng = np.random.default_rng(seed)
-    centre = rng.normal(0.0, 3.0, (n, 1))
-    samples = centre[:, None, :] + rng.standard_normal((n, 200, 1))
-    edge = median_parts(samples) != 1
-    return samples, centre + np.where(edge, 1.8, 0.7) * rng.standard_normal((n, 1))
-
-
-def test_local_maps_mend_a_width_that_changes_across_the_box() -> None:
-    """The posterior is too narrow near the box's edges and too wide inside (``_edge_case``).
-    The factor and one map, fitted on all sets, make the pooled ranks uniform, so they leave
-    the edge sets' intervals too narrow: a core widened to the pooled width (the factor is
-    ~1.5) holds an edge truth (width 1.8) in its 50 % interval with P(|z| < 0.674 x 1.45 /
-    1.8) ~ 0.41, far more than 5 binomial sd (~0.014) below 0.5; the map of each part, fitted
-    on other sets of the same kind, brings every level of every part within 3 sd (+ 0.01 for
-    the finite map)."""
-    s, t = _edge_case(9)
-    factor = fit_inflation(s, t)
-    qmap = fit_quantile_map(s, t, factor)
-    maps = fit_local_maps(s, t, factor)
-    assert maps.shape == (3, 1, len(QUANTILE_KNOTS))
-    s2, t2 = _edge_case(10)
-    u = inflate(torch.from_numpy(s2.transpose(1, 0, 2).copy()), torch.from_numpy(factor))
-    knots = torch.from_numpy(QUANTILE_KNOTS)
-    one = recalibrate(u, torch.from_numpy(qmap), knots).permute(1, 0, 2).numpy()
-    local = recalibrate_local(u, torch.from_numpy(maps), (0.2, 0.8), knots
-                              ).permute(1, 0, 2).numpy()
-    parts = median_parts(s2)[:, 0]
-    lv = np.asarray(LEVELS)
-    for k in range(3):
-        sel = parts == k
-        sd = np.sqrt(lv * (1 - lv) / sel.sum())
-        cov_one = interval_coverage(one[sel], t2[sel])[0]
-        cov_local = interval_coverage(local[sel], t2[sel])[0]
-        if k != 1:
-            assert cov_one[0] < 0.5 - 5 * sd[0], (k, cov_one)
-        assert np.all(np.abs(cov_local - lv) < 3 * sd + 0.01), (k, cov_local)
-
-
-def test_a_part_with_too_few_sets_keeps_the_global_map() -> None:
-    """With fewer held-out sets than ``least`` in a part, that part's map is the one of all."""
-    s, t = _edge_case(11, n=600)
-    maps = fit_local_maps(s, t, least=10_000)
-    glob = fit_quantile_map(s, t)
-    for k in range(3):
-        np.testing.assert_array_equal(maps[k], glob)

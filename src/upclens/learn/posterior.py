@@ -15,12 +15,10 @@ on new ones (its fitting scatter is of the size of its width).  So the sets are 
 for each part in turn, and the factor ``inflation`` (one per parameter, in u) that brings the
 central 50 / 68.27 / 95 % intervals of those held-out sets to their nominal coverage is fitted
 on all of them, and after it a quantile map per parameter that mends the marginal's shape
-(:func:`fit_quantile_map`; used with ``FlowSettings.calibration = 'quantile'``), and one such
-map per part of the prior's box where a marginal's median lies (:func:`fit_local_maps`; used
-with 'local').  The posterior is one flow trained on every set, widened by that factor about
-its median (:func:`inflate`) and, with 'quantile' or 'local', moved by the map
-(:func:`recalibrate`); it learns from all the sets, folds / (folds - 1) times as many as each
-flow that measured the factor.  Its
+(:func:`fit_quantile_map`; used with ``FlowSettings.calibration = 'quantile'``).  The
+posterior is one flow trained on every set, widened by that factor about its median
+(:func:`inflate`) and, with 'quantile', moved by the map (:func:`recalibrate`); it learns from
+all the sets, folds / (folds - 1) times as many as each flow that measured the factor.  Its
 coverage is checked with SBC and TARP (``upclens.learn.coverage``) on the test split, which
 neither the network nor the flows saw.
 
@@ -54,12 +52,7 @@ CAL_SAMPLES = 200  # posterior samples per held-out window for those ranks
 INFLATION_GRID = np.round(np.arange(0.5, 3.0 + 1e-9, 0.01), 2)
 QUANTILE_KNOTS = np.linspace(0.0, 1.0, 201)
 """The levels at which the quantile map of a calibration is stored (interpolated between)."""
-CALIBRATIONS = ("inflation", "quantile", "local")
-LOCAL_EDGES = (0.2, 0.8)
-"""Fractions of the prior's box at which a marginal's median changes part for the 'local'
-calibration: near the lower edge, inside, near the upper edge (:func:`fit_local_maps`)."""
-LOCAL_MIN = 400
-"""Held-out windows a part needs for a map of its own (fewer: the part keeps the global map)."""
+CALIBRATIONS = ("inflation", "quantile")
 
 
 @dataclass(frozen=True)
@@ -68,9 +61,7 @@ class FlowSettings:
     batch_size; lr; seed; val_fraction: share of a flow's training sets held out to choose its
     epoch; folds: parts of the sets for the cross-fitted calibration (1: none); calibration:
     what the held-out ranks fit, 'inflation' (one factor per parameter about the median) or
-    'quantile' (a monotone map of each marginal's levels, :func:`fit_quantile_map`) or 'local'
-    (such a map per part of the prior's box where the marginal's median lies,
-    :func:`fit_local_maps`)."""
+    'quantile' (a monotone map of each marginal's levels, :func:`fit_quantile_map`)."""
 
     transforms: int = 3
     hidden: int = 64
@@ -217,49 +208,6 @@ def recalibrate(u: torch.Tensor, qmap: torch.Tensor, knots: torch.Tensor) -> tor
     return out
 
 
-def median_parts(samples: np.ndarray, edges: tuple[float, ...] = LOCAL_EDGES) -> np.ndarray:
-    """(n, D) part of each set's marginal: samples (n, S, D) in the prior box's logit, their
-    median's fraction of the box (its sigmoid) placed among ``edges`` (0 .. len(edges))."""
-    med = np.median(np.asarray(samples, dtype=float), axis=1)
-    return np.digitize(1.0 / (1.0 + np.exp(-med)), edges)
-
-
-def fit_local_maps(samples: np.ndarray, truth: np.ndarray, factor: np.ndarray | None = None,
-                   edges: tuple[float, ...] = LOCAL_EDGES, knots: np.ndarray = QUANTILE_KNOTS,
-                   least: int = LOCAL_MIN) -> np.ndarray:
-    """(P, D, K) quantile maps (:func:`fit_quantile_map`) per part of the prior's box in which
-    a marginal's median lies (:func:`median_parts`; P = len(edges) + 1), each fitted on the
-    held-out sets of its part; a part with fewer than ``least`` sets keeps the map of all.
-    Why: a posterior of a parameter the data barely fix can be too narrow where its median
-    sits near a prior edge and too wide inside; one map, fitted on all sets, averages the two
-    (measured on the event ladder at N = 1e4: beta3's 95 % intervals covered 0.80 of truths in
-    the lowest fifth of the prior, 0.98-1.00 inside).  The part is chosen by the median, which
-    a measurement has, not by the truth."""
-    s, t = np.asarray(samples, dtype=float), np.asarray(truth, dtype=float)
-    everything = fit_quantile_map(s, t, factor, knots)
-    f = np.ones(s.shape[2]) if factor is None else np.asarray(factor, dtype=float)
-    parts = median_parts(s, edges)
-    out = np.repeat(everything[None], len(edges) + 1, axis=0)
-    for k in range(len(edges) + 1):
-        for d in range(s.shape[2]):
-            sel = parts[:, d] == k
-            if sel.sum() >= least:
-                out[k, d] = fit_quantile_map(s[sel][:, :, d:d + 1], t[sel][:, d:d + 1],
-                                             f[d:d + 1], knots)[0]
-    return out
-
-
-def recalibrate_local(u: torch.Tensor, maps: torch.Tensor, edges: tuple[float, ...],
-                      knots: torch.Tensor) -> torch.Tensor:
-    """Samples (S, n, D) moved by the quantile map (:func:`recalibrate`) of the part of the box
-    where each set's marginal median lies (``maps`` (P, D, K), :func:`fit_local_maps`)."""
-    parts = torch.from_numpy(median_parts(u.permute(1, 0, 2).numpy(), edges))
-    out = u.clone()
-    for k in range(maps.shape[0]):
-        out = torch.where((parts == k)[None], recalibrate(u, maps[k], knots), out)
-    return out
-
-
 def inflate(u: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """Samples (S, n, D) widened by ``factor`` (D,) about each set's median over S."""
     med = u.median(dim=0, keepdim=True).values
@@ -350,10 +298,8 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
         c = (ctx - c_mean) / c_std
         rng = np.random.default_rng(settings.seed)
         t0 = time.perf_counter()
-        factor, qmap, local, cal = (
-            (np.ones(len(TARGETS)), identity_map(),
-             np.repeat(identity_map()[None], len(LOCAL_EDGES) + 1, axis=0), {})
-            if folds == 1 else _cross_fit(c, u, n_sets, windows, folds, settings, rng))
+        factor, qmap, cal = ((np.ones(len(TARGETS)), identity_map(), {}) if folds == 1
+                             else _cross_fit(c, u, n_sets, windows, folds, settings, rng))
         flow, nll = _train_flow(c, u, np.arange(n_sets), n_sets, windows, settings, rng)
         path = run / POSTERIOR_FILE
         checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
@@ -366,8 +312,6 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
                                   "inflation": factor.tolist(), "calibration": cal,
                                   "quantile_knots": QUANTILE_KNOTS.tolist(),
                                   "quantile_map": qmap.tolist(),
-                                  "local_maps": local.tolist(),
-                                  "local_edges": list(LOCAL_EDGES),
                                   "calibration_method": settings.calibration,
                                   "val_nll": nll, "seconds": time.perf_counter() - t0,
                                   "dataset_config": meta["dataset_config"],
@@ -401,10 +345,10 @@ def _load_all(paths: str | Path | list[str | Path], config: str, sets: slice | N
 
 def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, folds: int,
                settings: FlowSettings, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """The inflation (D,), the quantile map (D, K) and the local maps (P, D, K) from ``folds``
-    flows, each trained on all sets but one part and sampled on that part's windows, and the
-    held-out coverage before and after each."""
+               ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The inflation (D,) and the quantile map (D, K) from ``folds`` flows, each trained on
+    all sets but one part and sampled on that part's windows, and the held-out coverage
+    before and after each."""
     parts = np.array_split(rng.permutation(n_sets), folds)
     cal_windows = min(windows, CAL_WINDOWS)
     held_u, held_t = [], []
@@ -419,26 +363,16 @@ def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, fold
     s, t = np.concatenate(held_u), np.concatenate(held_t)
     factor = fit_inflation(s, t)
     qmap = fit_quantile_map(s, t, factor)
-    local = fit_local_maps(s, t, factor)
     ranks = widened_ranks(s, t, factor)
     mapped = np.stack([np.interp(ranks[:, d], qmap[d], QUANTILE_KNOTS)
                        for d in range(len(TARGETS))], axis=1)
-    parts = median_parts(s)
-    mapped_local = np.empty_like(ranks)
-    for d in range(len(TARGETS)):
-        for k in range(len(local)):
-            sel = parts[:, d] == k
-            mapped_local[sel, d] = np.interp(ranks[sel, d], local[k, d], QUANTILE_KNOTS)
     coverage = {"coverage_before": rank_coverage(widened_ranks(s, t), LEVELS),
                 "coverage_after": rank_coverage(ranks, LEVELS),
-                "coverage_after_quantile": rank_coverage(mapped, LEVELS),
-                "coverage_after_local": rank_coverage(mapped_local, LEVELS)}
+                "coverage_after_quantile": rank_coverage(mapped, LEVELS)}
     cal = {"levels": list(LEVELS), "folds": folds, "n_held_out": len(t),
-           "local_counts": {name: np.bincount(parts[:, d], minlength=len(LOCAL_EDGES) + 1
-                                              ).tolist() for d, name in enumerate(TARGETS)},
            **{key: {name: cov[d].tolist() for d, name in enumerate(TARGETS)}
               for key, cov in coverage.items()}}
-    return factor, qmap, local, cal
+    return factor, qmap, cal
 
 
 def load_posterior(run_dir: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -466,18 +400,9 @@ def identity_map() -> np.ndarray:
 def calibrated(u: torch.Tensor, meta: dict[str, Any], method: str | None = None
                ) -> torch.Tensor:
     """Flow samples (S, n, D) calibrated as the posterior's meta says (or by ``method``):
-    widened by its inflation, and for 'quantile' then moved by its quantile map, for 'local' by
-    the map of the part of the box where each marginal's median lies."""
+    widened by its inflation, and for 'quantile' then moved by its quantile map."""
     method = method or meta["calibration_method"]
     check_choice("calibration", method, CALIBRATIONS)
-    if method == "local":
-        if "local_maps" not in meta:
-            raise ParameterError("calibration", method, "needs a posterior fitted with local "
-                                 "quantile maps (refit it)")
-        return recalibrate_local(inflate(u, torch.tensor(meta["inflation"], dtype=u.dtype)),
-                                 torch.tensor(meta["local_maps"], dtype=u.dtype),
-                                 tuple(meta["local_edges"]),
-                                 torch.tensor(meta["quantile_knots"], dtype=u.dtype))
     if method == "quantile":
         if "quantile_map" not in meta:
             raise ParameterError("calibration", method, "needs a posterior fitted with a "

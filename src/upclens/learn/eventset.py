@@ -17,8 +17,8 @@ skin logit; target mean/std and the calibrated ``sigma_scale`` are buffers, so `
 returns physical units in the ShapeNet's dict.  With ``SetSettings.heads`` = K > 1 the network
 holds K heads on the same phi, each trained from its own initialisation and batch order, and
 returns their average (a deep ensemble of the head: the means averaged, the variances those of
-the mixture).  The set's size N enters only through the noise
-of the pooled moments: one network per N (sets at N are subsets of the stored N_max events).
+the mixture).  The set's size N enters only through the noise of the pooled moments: one
+network per N (sets at N are subsets of the stored N_max events).
 """
 
 from __future__ import annotations

@@ -168,12 +168,15 @@ class EventSetNet(nn.Module):
         sd = torch.sqrt(((e - mean[:, None]) ** 2).mean(dim=1) + 1e-6)
         return torch.cat([mean, sd], dim=1)
 
+    def head_input(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Pooled (B, 2w) standardised with ``pool_mean``, ``pool_std`` (0 and 1 unless the
+        head was refitted on fixed pooled moments): what every head reads."""
+        return (pooled - self.pool_mean) / self.pool_std
+
     def each_head(self, pooled: torch.Tensor
                   ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Pooled (B, 2w) -> every head's (mean (B, T), log sigma (B, T), logit (B,)); the
-        pooled moments are standardised with ``pool_mean``, ``pool_std`` (0 and 1 unless the
-        head was refitted on fixed pooled moments)."""
-        x = (pooled - self.pool_mean) / self.pool_std
+        """Pooled (B, 2w) -> every head's (mean (B, T), log sigma (B, T), logit (B,))."""
+        x = self.head_input(pooled)
         return [head(x) for head in self.heads]
 
     def head_outputs(self, pooled: torch.Tensor
@@ -355,8 +358,8 @@ def _fit(model: EventSetNet, loss_fns: list[MultiTaskLoss], params: list[torch.n
         for i in range(0, len(tr), batch):
             idxs = [np.sort(order[i:i + batch]) for order in orders]
             if pooled:
-                outs = [head((torch.from_numpy(np.ascontiguousarray(inputs[idx]))
-                              - model.pool_mean) / model.pool_std)
+                outs = [head(model.head_input(torch.from_numpy(
+                            np.ascontiguousarray(inputs[idx]))))
                         for head, idx in zip(model.heads, idxs, strict=True)]
             else:
                 x = torch.from_numpy(np.ascontiguousarray(inputs[idxs[0]]))

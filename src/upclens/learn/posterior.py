@@ -4,10 +4,17 @@ event-set network's summary, nuisances marginalised by training over their prior
 The summary of a set is the network's standardised output (means, log sigmas of the three
 targets and the skin logit: 7 numbers).  A neural spline flow (zuko's NSF, Durkan et al. 2019)
 models q(theta | summary) of the parameters mapped to the real line through the prior's box:
-u = logit((theta - lo) / (hi - lo)), so every sample lies inside the prior's support.  Flows are
+u = Phi^-1((theta - lo) / (hi - lo)) (the probit; ``FlowSettings.support``), so every sample
+lies inside the prior's support, and a uniform prior becomes the flow's own standard normal
+base: where the summary barely fixes a parameter the posterior is that base, tails included,
+and the box's last per cent (|u| > 2.3) gets its share (a logit map gives the uniform prior
+logistic tails, heavier than the Gaussian base can follow).  Flows are
 trained by maximum likelihood on (theta, summary) pairs of sets the network was not trained on
 (the validation split); nuisances R, a, sigma_J/psi-N vary over their priors in those sets, so
-q is the posterior with them marginalised (for the prior of the training sets).
+q is the posterior with them marginalised (for the prior of the training sets).  With
+``FlowSettings.flows`` = K the density is the equal mixture of K such flows (:class:`FlowEnsemble`):
+one flow's coverage scatters from seed to seed by about as much as a binomial standard error on
+900 test sets, and the mixture averages that part out.
 
 **Cross-fitted calibration.** A flow fitted on a few hundred distinct nuclei is over-confident
 on new ones (its fitting scatter is of the size of its width).  So the sets are split into
@@ -53,6 +60,8 @@ INFLATION_GRID = np.round(np.arange(0.5, 3.0 + 1e-9, 0.01), 2)
 QUANTILE_KNOTS = np.linspace(0.0, 1.0, 201)
 """The levels at which the quantile map of a calibration is stored (interpolated between)."""
 CALIBRATIONS = ("inflation", "quantile")
+SUPPORTS = ("probit", "logit")
+"""Maps of the prior's box (0, 1) to the real line: the normal quantile or the logistic one."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,11 @@ class FlowSettings:
     batch_size; lr; seed; val_fraction: share of a flow's training sets held out to choose its
     epoch; folds: parts of the sets for the cross-fitted calibration (1: none); calibration:
     what the held-out ranks fit, 'inflation' (one factor per parameter about the median) or
-    'quantile' (a monotone map of each marginal's levels, :func:`fit_quantile_map`)."""
+    'quantile' (a monotone map of each marginal's levels, :func:`fit_quantile_map`);
+    support: the map of the prior's box to the real line the flow lives on, 'probit' or
+    'logit' (posteriors fitted before the choice existed used 'logit'); flows: flows averaged
+    (:class:`FlowEnsemble`), each from its own initial weights, batch order and epoch-choosing
+    sets."""
 
     transforms: int = 3
     hidden: int = 64
@@ -72,6 +85,8 @@ class FlowSettings:
     val_fraction: float = 0.2
     folds: int = 5
     calibration: str = "inflation"
+    support: str = "probit"
+    flows: int = 1
 
 
 def _flow(settings: FlowSettings) -> torch.nn.Module:
@@ -79,6 +94,30 @@ def _flow(settings: FlowSettings) -> torch.nn.Module:
 
     return zuko.flows.NSF(len(TARGETS), N_CONTEXT, transforms=settings.transforms,
                           hidden_features=(settings.hidden, settings.hidden))
+
+
+class FlowEnsemble(torch.nn.Module):
+    """The equal mixture of K conditional flows, q(u | c) = (1 / K) sum_k q_k(u | c): one
+    flow's density carries the scatter of its fit to a few hundred nuclei, and the mixture
+    averages it out as an ensemble of networks does."""
+
+    def __init__(self, flows: list[torch.nn.Module]) -> None:
+        super().__init__()
+        self.flows = torch.nn.ModuleList(flows)
+
+    def sample(self, c: torch.Tensor, n_samples: int) -> torch.Tensor:
+        """(n_samples, n, D) draws for contexts c (n, C): n_samples / K from each flow (the
+        first n_samples mod K flows one more), in random order along the samples."""
+        k = len(self.flows)
+        counts = [n_samples // k + (i < n_samples % k) for i in range(k)]
+        out = torch.cat([f(c).sample((m,))
+                         for f, m in zip(self.flows, counts, strict=True) if m])
+        return out if k == 1 else out[torch.randperm(n_samples)]
+
+    def log_prob(self, c: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """(n,) log q(u | c) of the mixture for u (n, D), c (n, C)."""
+        lp = torch.stack([f(c).log_prob(u) for f in self.flows])
+        return torch.logsumexp(lp, dim=0) - math.log(len(self.flows))
 
 
 def prior_box(config: dict[str, Any]) -> np.ndarray:
@@ -97,13 +136,22 @@ def prior_box(config: dict[str, Any]) -> np.ndarray:
     return np.array(box, dtype=float)
 
 
-def to_unbounded(theta: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
+def to_unbounded(theta: torch.Tensor, box: torch.Tensor, support: str = "probit"
+                 ) -> torch.Tensor:
+    """Parameters (..., D) inside the box (D, 2) -> the real line by ``support`` (``SUPPORTS``)
+    of their position in the box, clamped to [EDGE, 1 - EDGE] (|u| <= 4.75 for the probit)."""
+    check_choice("support", support, SUPPORTS)
     x = ((theta - box[:, 0]) / (box[:, 1] - box[:, 0])).clamp(EDGE, 1.0 - EDGE)
+    if support == "probit":
+        return torch.special.ndtri(x.double()).to(theta.dtype)
     return torch.log(x) - torch.log1p(-x)
 
 
-def to_bounded(u: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
-    return box[:, 0] + (box[:, 1] - box[:, 0]) * torch.sigmoid(u)
+def to_bounded(u: torch.Tensor, box: torch.Tensor, support: str = "probit") -> torch.Tensor:
+    """The inverse of :func:`to_unbounded`: every real u lands inside the box."""
+    check_choice("support", support, SUPPORTS)
+    x = torch.special.ndtr(u) if support == "probit" else torch.sigmoid(u)
+    return box[:, 0] + (box[:, 1] - box[:, 0]) * x
 
 
 @torch.no_grad()
@@ -214,6 +262,17 @@ def inflate(u: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     return med + factor * (u - med)
 
 
+def _train_flows(c: torch.Tensor, u: torch.Tensor, sets: np.ndarray, n_sets: int,
+                 windows: int, settings: FlowSettings, rng: np.random.Generator
+                 ) -> tuple[FlowEnsemble, float]:
+    """``settings.flows`` flows (:func:`_train_flow`) one after the other on the same
+    generators, as an ensemble, and their mean held-out NLL."""
+    check_integer("flows", settings.flows, 1, 100)
+    fitted = [_train_flow(c, u, sets, n_sets, windows, settings, rng)
+              for _ in range(settings.flows)]
+    return FlowEnsemble([f for f, _ in fitted]), float(np.mean([nll for _, nll in fitted]))
+
+
 def _train_flow(c: torch.Tensor, u: torch.Tensor, sets: np.ndarray, n_sets: int, windows: int,
                 settings: FlowSettings, rng: np.random.Generator
                 ) -> tuple[torch.nn.Module, float]:
@@ -278,6 +337,7 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
     settings = settings or FlowSettings()
     check_integer("folds", settings.folds, 1, 100)
     check_choice("calibration", settings.calibration, CALIBRATIONS)
+    check_choice("support", settings.support, SUPPORTS)
     run = Path(run_dir)
     model, meta = load_set_model(run)
     n_events = int(meta["n_events"])
@@ -294,13 +354,14 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
                          for w in set_windows(data.feats, n_events, windows)])
         c_mean, c_std = ctx.mean(dim=0), ctx.std(dim=0).clamp_min(1e-6)
         boxt = torch.as_tensor(box, dtype=torch.float32)
-        u = to_unbounded(torch.from_numpy(np.tile(data.targets, (windows, 1))), boxt)
+        u = to_unbounded(torch.from_numpy(np.tile(data.targets, (windows, 1))), boxt,
+                         settings.support)
         c = (ctx - c_mean) / c_std
         rng = np.random.default_rng(settings.seed)
         t0 = time.perf_counter()
         factor, qmap, cal = ((np.ones(len(TARGETS)), identity_map(), {}) if folds == 1
                              else _cross_fit(c, u, n_sets, windows, folds, settings, rng))
-        flow, nll = _train_flow(c, u, np.arange(n_sets), n_sets, windows, settings, rng)
+        flow, nll = _train_flows(c, u, np.arange(n_sets), n_sets, windows, settings, rng)
         path = run / POSTERIOR_FILE
         checkpoint.save({"format_version": checkpoint.FORMAT_VERSION,
                          "state_dict": flow.state_dict(),
@@ -353,12 +414,12 @@ def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, fold
     cal_windows = min(windows, CAL_WINDOWS)
     held_u, held_t = [], []
     for part in parts:
-        flow, _ = _train_flow(c, u, np.setdiff1d(np.arange(n_sets), part), n_sets, windows,
-                              settings, rng)
+        flow, _ = _train_flows(c, u, np.setdiff1d(np.arange(n_sets), part), n_sets, windows,
+                               settings, rng)
         rows = torch.from_numpy((part[None, :] + n_sets * np.arange(cal_windows)[:, None])
                                 .ravel())
         with torch.no_grad():
-            held_u.append(flow(c[rows]).sample((CAL_SAMPLES,)).permute(1, 0, 2).numpy())
+            held_u.append(flow.sample(c[rows], CAL_SAMPLES).permute(1, 0, 2).numpy())
         held_t.append(u[rows].numpy())
     s, t = np.concatenate(held_u), np.concatenate(held_t)
     factor = fit_inflation(s, t)
@@ -375,16 +436,22 @@ def _cross_fit(c: torch.Tensor, u: torch.Tensor, n_sets: int, windows: int, fold
     return factor, qmap, cal
 
 
-def load_posterior(run_dir: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The flow of a run folder and its meta, with ``inflation`` (D,) (ones for a flow fitted
-    before the calibration existed) (ParameterError when the run has none)."""
+def load_posterior(run_dir: str | Path) -> tuple[FlowEnsemble, dict[str, Any]]:
+    """The flows of a run folder and its meta, with ``inflation`` (D,) (ones for a flow
+    fitted before the calibration existed) (ParameterError when the run has none); a
+    posterior stored as one bare flow loads as an ensemble of one."""
     run = Path(run_dir)
     if not (run / POSTERIOR_FILE).is_file():
         raise ParameterError("model", str(run_dir), f"has no {POSTERIOR_FILE} (fit the "
                              "posterior first)")
     obj = checkpoint.load(run / POSTERIOR_FILE)
-    flow = _flow(FlowSettings(**obj["meta"]["settings"]))
-    flow.load_state_dict(obj["state_dict"])
+    obj["meta"]["settings"].setdefault("support", "logit")
+    settings = FlowSettings(**obj["meta"]["settings"])
+    flow = FlowEnsemble([_flow(settings) for _ in range(settings.flows)])
+    state = obj["state_dict"]
+    if not any(k.startswith("flows.") for k in state):
+        state = {f"flows.0.{k}": v for k, v in state.items()}
+    flow.load_state_dict(state)
     flow.eval()
     meta = obj["meta"]
     meta.setdefault("inflation", [1.0] * len(TARGETS))
@@ -417,7 +484,7 @@ def calibrated(u: torch.Tensor, meta: dict[str, Any], method: str | None = None
 def sample_posterior(run_dir: str | Path, feats: np.ndarray, n_samples: int = 2000,
                      seed: int = 0, method: str | None = None) -> np.ndarray:
     """(n, n_samples, 3) posterior samples of (beta2, beta3, Delta r_np) for (n, N, 5) sets,
-    calibrated (:func:`calibrated`, in the prior box's logit) as the run's posterior says or
+    calibrated (:func:`calibrated`, on the flow's real line) as the run's posterior says or
     by ``method``."""
     from upclens.learn.eventset import load_set_model
 
@@ -428,8 +495,8 @@ def sample_posterior(run_dir: str | Path, feats: np.ndarray, n_samples: int = 20
     c = (ctx - torch.tensor(meta["context_mean"])) / torch.tensor(meta["context_std"])
     box = torch.tensor(meta["box"], dtype=torch.float32)
     torch.manual_seed(seed)
-    u = calibrated(flow(c).sample((n_samples,)), meta, method)  # (S, n, 3)
-    return to_bounded(u, box).permute(1, 0, 2).double().numpy()
+    u = calibrated(flow.sample(c, n_samples), meta, method)  # (S, n, 3)
+    return to_bounded(u, box, meta["settings"]["support"]).permute(1, 0, 2).double().numpy()
 
 
 def check_posterior(run_dir: str | Path, sets_path: str | Path, n_samples: int = 1000,

@@ -146,7 +146,9 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
     from upclens.ladder.events import CALIBRATION
     from upclens.learn.posterior import load_posterior
 
-    assert load_posterior(out / "eventset_N30")[1]["calibration_method"] == CALIBRATION
+    flow, meta = load_posterior(out / "eventset_N30")
+    assert meta["calibration_method"] == CALIBRATION
+    assert len(flow.flows) == meta["settings"]["flows"] == tiny.flows == 2
     for learner, reads in COLUMN_LEARNERS.items():  # phi and the head read only their handles
         model, meta = load_set_model(out / f"{learner}_N{tiny.counts[-1]}")
         assert model.reads == reads == tuple(meta["settings"]["reads"])

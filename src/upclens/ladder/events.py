@@ -90,6 +90,13 @@ ladder's |pT|-only network at N = 1e5: one head refitted with four seeds read be
 1.35 / 1.27 / 1.30 of the bound, the average of the four at 1.29, and the four trained together
 1.29 (beta3 1.28 -> 1.30); four heads cost 1.7 times one (118 s against 71 s)."""
 
+FLOWS = 4
+"""Flows averaged in the posterior at the small and default sizes
+(``learn.posterior.FlowSettings.flows``).  Measured on the default ladder at N = 1e5 (the same
+network, 900 unseen sets, 2000-4000 samples): one flow's pooled coverages moved by up to 0.035
+between two seeds (beta2's 50 % at 0.489 and 0.524; the binomial sd is 0.017), their largest
+miss 2.4 sd each; the mixture of four, 1.4 sd (docs/learning.md)."""
+
 
 @dataclass(frozen=True)
 class EventLadderSize:
@@ -100,7 +107,8 @@ class EventLadderSize:
     heads' epochs at W = 1 window; matched_bound: compute the sets' bound; n_replica: sets of
     the second test split (0: none); n_flow: sets that only the posterior's flows learn from,
     besides the validation sets (0: none); heads: the refitted heads averaged on each phi
-    (``learn.eventset.SetSettings.heads``)."""
+    (``learn.eventset.SetSettings.heads``); flows: the flows averaged in the posterior
+    (``learn.posterior.FlowSettings.flows``)."""
 
     name: str
     n_max: int
@@ -122,16 +130,18 @@ class EventLadderSize:
     n_replica: int = 0
     n_flow: int = 0
     heads: int = 1
+    flows: int = 1
 
 
 SIZES = {
     "tiny": EventLadderSize("tiny", 300, (30, 100, 300), 16, 8, 8, 16, (0.0, 0.0), 3, 2, 4, 16,
-                           20, 8, 100, 20, False, n_replica=8, n_flow=4, heads=2),
+                           20, 8, 100, 20, False, n_replica=8, n_flow=4, heads=2, flows=2),
     "small": EventLadderSize("small", 100_000, (10_000, 100_000), 300, 100, 100, 64, (-1.0, 1.0),
-                             30, 30, 16, 32, 200, 200, 10_000, 1000, True, heads=HEADS),
+                             30, 30, 16, 32, 200, 200, 10_000, 1000, True, heads=HEADS,
+                             flows=FLOWS),
     "default": EventLadderSize("default", 100_000, (1_000, 10_000, 100_000), 600, 400, 300, 64,
                                (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 1000, True,
-                               n_replica=300, n_flow=400, heads=HEADS),
+                               n_replica=300, n_flow=400, heads=HEADS, flows=FLOWS),
 }
 
 
@@ -221,7 +231,8 @@ def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadd
     seconds += _timed(run, lambda: refit_head(phi, files["train"], files["val"], run, n,
                                               replace(settings, epochs=size.head_epochs,
                                                       heads=size.heads), val_sets=net))
-    flow = FlowSettings(epochs=size.flow_epochs, seed=seed, calibration=CALIBRATION)
+    flow = FlowSettings(epochs=size.flow_epochs, seed=seed, calibration=CALIBRATION,
+                        flows=size.flows)
     if learner == "eventset" and not _posterior_matches(run, flow):
         fit_posterior(run, [files[s] for s in ("val", "flow") if s in files], flow)
     return seconds

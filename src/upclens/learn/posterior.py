@@ -6,10 +6,10 @@ targets and the skin logit: 7 numbers).  A neural spline flow (zuko's NSF, Durka
 models q(theta | summary) of the parameters mapped to the real line through the prior's box:
 u = Phi^-1((theta - lo) / (hi - lo)) (the probit; ``FlowSettings.support``), so every sample
 lies inside the prior's support, and a uniform prior becomes the flow's own standard normal
-base: where the summary barely fixes a parameter the posterior is that base, tails included,
-and the box's last per cent (|u| > 2.3) gets its share (a logit map gives the uniform prior
-logistic tails, heavier than the Gaussian base can follow).  Flows are
-trained by maximum likelihood on (theta, summary) pairs of sets the network was not trained on
+base: where the summary barely fixes a parameter the flow need only learn the identity (a
+logit map makes the uniform prior logistic, with tails heavier than the Gaussian base; the
+choice alone did not change the measured coverage, docs/learning.md).  Flows are trained by
+maximum likelihood on (theta, summary) pairs of sets the network was not trained on
 (the validation split); nuisances R, a, sigma_J/psi-N vary over their priors in those sets, so
 q is the posterior with them marginalised (for the prior of the training sets).  With
 ``FlowSettings.flows`` = K the density is the equal mixture of K such flows (:class:`FlowEnsemble`):

@@ -267,7 +267,6 @@ def _train_flows(c: torch.Tensor, u: torch.Tensor, sets: np.ndarray, n_sets: int
                  ) -> tuple[FlowEnsemble, float]:
     """``settings.flows`` flows (:func:`_train_flow`) one after the other on the same
     generators, as an ensemble, and their mean held-out NLL."""
-    check_integer("flows", settings.flows, 1, 100)
     fitted = [_train_flow(c, u, sets, n_sets, windows, settings, rng)
               for _ in range(settings.flows)]
     return FlowEnsemble([f for f, _ in fitted]), float(np.mean([nll for _, nll in fitted]))
@@ -336,6 +335,7 @@ def fit_posterior(run_dir: str | Path, sets_path: str | Path | list[str | Path],
 
     settings = settings or FlowSettings()
     check_integer("folds", settings.folds, 1, 100)
+    check_integer("flows", settings.flows, 1, 100)
     check_choice("calibration", settings.calibration, CALIBRATIONS)
     check_choice("support", settings.support, SUPPORTS)
     run = Path(run_dir)

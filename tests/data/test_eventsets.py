@@ -117,6 +117,37 @@ def test_file_holds_the_items_and_refuses_another_call(tmp_path) -> None:
         read_event_sets(out, 51)
 
 
+def test_a_shorter_file_is_extended_with_the_sets_a_longer_call_makes(tmp_path, monkeypatch
+                                                                     ) -> None:
+    """3 sets, then 7 of the same config and seed: the 7 are those a fresh call of 7 makes
+    (set k depends on (seed, k) only), the whole chunk of the 3 is copied (sets 0-1 never
+    simulated again, set 2 of the half chunk is), and a call for fewer sets is refused."""
+    import upclens.data.eventsets as eventsets
+
+    cfg = tiny(40)
+    out, fresh = tmp_path / "sets.h5", tmp_path / "fresh.h5"
+    generate_event_sets(cfg, 3, 5, out, progress=False)
+    made: list[int] = []
+    simulate = eventsets.simulate_set
+
+    def counted(c: EventSetConfig, seed: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+        made.append(index)
+        return simulate(c, seed, index)
+
+    monkeypatch.setattr(eventsets, "simulate_set", counted)
+    generate_event_sets(cfg, 7, 5, out, progress=False)
+    assert sorted(made) == [2, 3, 4, 5, 6]
+    monkeypatch.setattr(eventsets, "simulate_set", simulate)
+    generate_event_sets(cfg, 7, 5, fresh, progress=False)
+    got, got_labels, _ = read_event_sets(out)
+    want, want_labels, _ = read_event_sets(fresh)
+    assert np.array_equal(got, want)
+    assert all(np.array_equal(got_labels[c], want_labels[c]) for c in cfg.columns)
+    assert not out.with_name(out.name + ".parts").exists()
+    with pytest.raises(Exception, match="another config"):
+        generate_event_sets(cfg, 5, 5, out, progress=False)
+
+
 def test_subsets_are_subsets() -> None:
     rng = np.random.default_rng(0)
     feats = rng.random((4, 30, 5)).astype(np.float32)

@@ -281,7 +281,10 @@ def generate_event_sets(cfg: EventSetConfig, n: int, seed: int, out: str | os.Pa
 
     Workers and scheduler as ``generate_dataset``; a rerun after an interruption continues
     from the finished chunks; a finished file of the same call is returned as it is, one of
-    another call refused.
+    another call refused.  A finished file of the same config and seed with fewer sets is
+    extended: set k depends only on (seed, k) (``simulate_set``), so its whole chunks are
+    copied, checksums verified, and only the sets after them simulated; the old file stays in
+    place until the longer one replaces it.
     """
     from tqdm import tqdm
 
@@ -299,17 +302,22 @@ def generate_event_sets(cfg: EventSetConfig, n: int, seed: int, out: str | os.Pa
     man = json.loads(json.dumps(_manifest(cfg, n, seed)))
     with WriterLock(out):
         staging = Staging(out, man)
+        shorter = 0
         if out.exists():
             info = read_meta(out)
-            if info["config"] != man["config"] or info["n"] != n or info["seed"] != seed:
+            if info["config"] != man["config"] or info["n"] > n or info["seed"] != seed:
                 raise ConfigMismatchError(f"{out} exists with another config, seed or size; "
                                           "choose another --out or delete it")
-            staging.remove()
-            return out
+            if info["n"] == n:
+                staging.remove()
+                return out
+            shorter = info["n"]
         if cfg.events.detector != "none":
             check_acceptance(cfg.events)
         staging.open()
         done = staging.done(n_chunks)
+        if shorter:
+            done |= _copy_whole_chunks(out, staging, cs, done)
         tasks = [(c, c * cs, min(n, (c + 1) * cs)) for c in range(n_chunks) if c not in done]
         bar = tqdm(total=n, initial=n - sum(b - a for _, a, b in tasks), unit="set",
                    desc=out.name, disable=not progress, dynamic_ncols=True)
@@ -327,6 +335,22 @@ def generate_event_sets(cfg: EventSetConfig, n: int, seed: int, out: str | os.Pa
                       extra_attrs={"kind": KIND})
         staging.remove()
     return out
+
+
+def _copy_whole_chunks(old: Path, staging: Any, chunk_size: int, done: set[int]) -> set[int]:
+    """Stage the chunks of the finished file ``old`` that hold ``chunk_size`` sets each and
+    are not in ``done`` (checksums verified on reading); the chunks now staged."""
+    from upclens.data.store import open_checked, read_chunk
+
+    copied = set()
+    with open_checked(old) as f:
+        if int(f.attrs["chunk_size"]) != chunk_size:
+            return copied
+        for c in range(int(f.attrs["n"]) // chunk_size):
+            if c not in done:
+                staging.write(c, *read_chunk(f, c))
+            copied.add(c)
+    return copied
 
 
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -97,6 +97,14 @@ network, 900 unseen sets, 2000-4000 samples): one flow's pooled coverages moved 
 between two seeds (beta2's 50 % at 0.489 and 0.524; the binomial sd is 0.017), their largest
 miss 2.4 sd each; the mixture of four, 1.4 sd (docs/learning.md)."""
 
+FLOW_SETS = 1200
+"""Sets that only the posterior's flows learn from at the default size, besides the 400
+validation sets.  Measured on the default ladder (four flows, 1800 unseen sets, 2000-4000
+samples): with 400 (800 sets in all) Delta r_np's 95 % intervals at N = 1e3 covered 0.964 of the
+sets (2.7 binomial sd wide of 0.95) and the largest miss at any N was 2.7 sd; with 1200 (1600 in
+all) 0.944 and 2.3 sd, the cross-fitted widening factors 0.98-1.02, for twice the flows' time
+(docs/learning.md)."""
+
 
 @dataclass(frozen=True)
 class EventLadderSize:
@@ -141,7 +149,7 @@ SIZES = {
                              flows=FLOWS),
     "default": EventLadderSize("default", 100_000, (1_000, 10_000, 100_000), 600, 400, 300, 64,
                                (-1.0, 1.0), 30, 30, 16, 32, 200, 200, 10_000, 1000, True,
-                               n_replica=300, n_flow=400, heads=HEADS, flows=FLOWS),
+                               n_replica=300, n_flow=FLOW_SETS, heads=HEADS, flows=FLOWS),
 }
 
 
@@ -233,20 +241,24 @@ def train_eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadd
                                                       heads=size.heads), val_sets=net))
     flow = FlowSettings(epochs=size.flow_epochs, seed=seed, calibration=CALIBRATION,
                         flows=size.flows)
-    if learner == "eventset" and not _posterior_matches(run, flow):
-        fit_posterior(run, [files[s] for s in ("val", "flow") if s in files], flow)
+    sets = [files[s] for s in ("val", "flow") if s in files]
+    if learner == "eventset" and not _posterior_matches(run, flow, sets):
+        fit_posterior(run, sets, flow)
     return seconds
 
 
-def _posterior_matches(run: Path, settings: Any) -> bool:
-    """Whether ``run`` holds a posterior fitted with these flow settings (a resumed ladder
-    refits one made with other settings, e.g. another calibration)."""
+def _posterior_matches(run: Path, settings: Any, sets: list[Path]) -> bool:
+    """Whether ``run`` holds a posterior fitted with these flow settings on as many sets as
+    ``sets`` hold (a resumed ladder refits one made with other settings, e.g. another
+    calibration, or on a flow split since extended)."""
+    from upclens.data.eventsets import read_meta
     from upclens.learn.posterior import POSTERIOR_FILE, load_posterior
 
     if not (run / POSTERIOR_FILE).is_file():
         return False
-    stored = load_posterior(run)[1]["settings"]
-    return all(stored.get(k) == v for k, v in asdict(settings).items())
+    meta = load_posterior(run)[1]
+    return (all(meta["settings"].get(k) == v for k, v in asdict(settings).items())
+            and meta.get("n_sets") == sum(read_meta(p)["n"] for p in sets))
 
 
 def _eventset(folder: Path, files: dict[str, Path], n: int, size: EventLadderSize, seed: int,
@@ -327,7 +339,7 @@ def _resnet(folder: Path, files: dict[str, Path], n: int, kind: str, size: Event
     from upclens.learn.evaluation import predict_arrays
 
     seconds = train_resnet(folder, files, n, kind, size, seed)
-    img = _images(folder, files, n, kind, size)
+    img = _images(folder, {k: v for k, v in files.items() if k in SCORED_SPLITS}, n, kind, size)
     model, _ = load_model(folder / f"resnet_{kind}_N{n}")
     scores: dict[str, Any] = {}
     for split, prefix in SCORED_SPLITS.items():

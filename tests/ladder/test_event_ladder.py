@@ -134,7 +134,8 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
     table = (out / "event_ladder.md").read_text()  # the coverage table, both test splits
     assert "| 30 | test |" in table
     assert "| 30 | replica |" in table
-    assert (out / "sets_flow.h5").is_file()  # sets for the flows only
+    assert (out / "sets_flow.h5").is_file()  # sets for the flows only, never histogrammed
+    assert not list(out.glob("images_*_flow.h5"))
     assert "resnet_pt_dphi" in capsys.readouterr().out
     tiny = SIZES["tiny"]
     refit = [e for e in entries if e["learner"] == "eventset"]
@@ -149,6 +150,7 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
     flow, meta = load_posterior(out / "eventset_N30")
     assert meta["calibration_method"] == CALIBRATION
     assert len(flow.flows) == meta["settings"]["flows"] == tiny.flows == 2
+    _a_grown_flow_split_calls_for_a_new_posterior(out, meta)
     for learner, reads in COLUMN_LEARNERS.items():  # phi and the head read only their handles
         model, meta = load_set_model(out / f"{learner}_N{tiny.counts[-1]}")
         assert model.reads == reads == tuple(meta["settings"]["reads"])
@@ -161,3 +163,22 @@ def test_tiny_event_ladder_runs_end_to_end(tmp_path: Path, capsys: pytest.Captur
         assert np.allclose(fid.labels[t], v)
     assert np.ptp(fid.labels["R"]) > 0  # the nuisances still vary
     assert main(["event-ladder", "--size", "tiny", "--out", str(out), "--counts", "5000"]) == 2
+
+
+def _a_grown_flow_split_calls_for_a_new_posterior(out: Path, meta: dict) -> None:
+    """The finished tiny ladder's posterior matches its settings and sets; once the flow
+    split is extended by two sets (as a resumed ladder of a larger n_flow does) it no longer
+    does, so the resumed ladder refits it."""
+    from upclens.data.eventsets import config_from_dict, generate_event_sets, read_meta
+    from upclens.ladder.events import SPLIT_SEEDS, _posterior_matches
+    from upclens.learn.posterior import FlowSettings
+
+    settings = FlowSettings(**meta["settings"])
+    sets = [out / "sets_val.h5", out / "sets_flow.h5"]
+    assert meta["n_sets"] == SIZES["tiny"].n_val + SIZES["tiny"].n_flow
+    assert _posterior_matches(out / "eventset_N30", settings, sets)
+    flow = read_meta(sets[1])
+    generate_event_sets(config_from_dict(flow["config"]), flow["n"] + 2,
+                        10 + SPLIT_SEEDS["flow"], sets[1], progress=False)
+    assert read_meta(sets[1])["n"] == flow["n"] + 2
+    assert not _posterior_matches(out / "eventset_N30", settings, sets)

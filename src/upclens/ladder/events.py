@@ -103,7 +103,7 @@ validation sets.  Measured on the default ladder (four flows, 1800 unseen sets, 
 with 400 (800 sets in all) Delta r_np's 95 % intervals at N = 1e3 covered 0.964 of the sets
 (2.7 binomial sd wide of 0.95), and the 36 squared misses of the three N summed to 48.3; with
 1200 (1600 in all) 0.948, the sum 38.7 (an exact posterior's median 33.9, 84th percentile 48.2),
-the cross-fitted widening factors 0.98-1.02, for 1.6 times the flows' time
+the cross-fitted widening factors 0.98-1.02, for 1.5 times the flows' time
 (docs/learning.md)."""
 
 

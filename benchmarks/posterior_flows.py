@@ -9,14 +9,13 @@ and quantile map (``learn.posterior.calibrated``).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from upclens.learn.coverage import LEVELS, interval_coverage, tarp_ecp
 from upclens.learn.eventset import load_set_model, load_sets
-from upclens.learn.posterior import calibrated, load_posterior, summaries, to_bounded
+from upclens.learn.posterior import FlowEnsemble, draw_posterior, load_posterior, summaries
 
 
 def main() -> None:
@@ -34,19 +33,17 @@ def main() -> None:
         data = load_sets(path, n)
         ctx.append(summaries(model, data.feats))
         truth.append(data.targets.astype(float))
-    c = (torch.cat(ctx) - torch.tensor(meta["context_mean"])) / torch.tensor(meta["context_std"])
+    c = torch.cat(ctx)
     t = np.concatenate(truth)
-    box = torch.tensor(meta["box"], dtype=torch.float32)
     lv = np.asarray(LEVELS)
     sd = np.sqrt(lv * (1.0 - lv) / len(t))
     print(f"{args.run}: {len(t)} sets, {args.samples} samples; z = (coverage - level) / sd")
 
-    def report(name: str, sample: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    def report(name: str, part: FlowEnsemble) -> None:
         torch.manual_seed(args.seed)
         with torch.no_grad():  # 200 sets at a time: one flow's S x n draws at once need GBs
-            u = torch.cat([calibrated(sample(c[i:i + 200], args.samples), meta)
-                           for i in range(0, len(c), 200)], dim=1)
-        s = to_bounded(u, box, meta["settings"]["support"]).permute(1, 0, 2).double().numpy()
+            s = np.concatenate([draw_posterior(part, meta, c[i:i + 200], args.samples)
+                                for i in range(0, len(c), 200)])
         z_sbc = (interval_coverage(s, t) - lv) / sd
         _, ecp = tarp_ecp(s, t, np.random.default_rng(args.seed), bounds=np.asarray(meta["box"]),
                           alphas=lv)
@@ -56,9 +53,9 @@ def main() -> None:
               + f" (z {' / '.join(f'{v:+.1f}' for v in (ecp - lv) / sd)})"
               + f"  beta2-beta3 correlation {corr:+.2f}")
 
-    report("mixture", flow.sample)
+    report("mixture", flow)
     for k, f in enumerate(flow.flows):
-        report(f"flow {k}", lambda cc, m, f=f: f(cc).sample((m,)))
+        report(f"flow {k}", FlowEnsemble([f]))
 
 
 if __name__ == "__main__":

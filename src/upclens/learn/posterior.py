@@ -492,9 +492,18 @@ def sample_posterior(run_dir: str | Path, feats: np.ndarray, n_samples: int = 20
     model, _ = load_set_model(run_dir)
     flow, meta = load_posterior(run_dir)
     ctx = summaries(model, feats)
+    torch.manual_seed(seed)
+    return draw_posterior(flow, meta, ctx, n_samples, method)
+
+
+def draw_posterior(flow: FlowEnsemble, meta: dict[str, Any], ctx: torch.Tensor, n_samples: int,
+                   method: str | None = None) -> np.ndarray:
+    """(n, n_samples, 3) samples of ``flow`` (a run's ensemble, or an ensemble of some of its
+    flows) for the network's summaries ``ctx`` (n, 7), standardised, calibrated and mapped
+    into the prior box as the posterior's ``meta`` says; draws from torch's global
+    generator (seed it first)."""
     c = (ctx - torch.tensor(meta["context_mean"])) / torch.tensor(meta["context_std"])
     box = torch.tensor(meta["box"], dtype=torch.float32)
-    torch.manual_seed(seed)
     u = calibrated(flow.sample(c, n_samples), meta, method)  # (S, n, 3)
     return to_bounded(u, box, meta["settings"]["support"]).permute(1, 0, 2).double().numpy()
 
